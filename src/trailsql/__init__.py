@@ -1,0 +1,15 @@
+"""trailsql: Athena SQL over AWS CloudTrail logs, without Athena.
+
+>>> import trailsql
+>>> from trailsql.demo import samples_root
+>>> conn = trailsql.connect(logs=samples_root())
+>>> cursor = conn.cursor()
+>>> _ = cursor.execute("SELECT count(*) AS n FROM cloudtrail_logs WHERE eventname = %(name)s", {"name": "ConsoleLogin"})
+>>> cursor.fetchone()
+(3,)
+"""
+
+from trailsql.dbapi import Connection, connect
+
+__version__ = "0.1.0"
+__all__ = ["Connection", "__version__", "connect"]

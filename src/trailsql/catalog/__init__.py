@@ -1,0 +1,1 @@
+"""Tables, Athena DDL, partition projection and the workspace that keeps them."""

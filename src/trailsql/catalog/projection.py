@@ -1,0 +1,173 @@
+"""Athena partition projection: the partitions a table's TBLPROPERTIES describe.
+
+Supported types, as Athena documents them: ``enum`` (``values``), ``integer``
+(``range``, ``interval``, ``digits``), ``date`` (``format``, ``range`` with ``NOW``
+arithmetic, ``interval``, ``interval.unit``) and ``injected`` (values taken from the
+query's equality predicates). Partitions are enumerated column by column and pruned as
+soon as a prefix of values cannot match, so a query on one day never enumerates years.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+from sqlglot import exp
+
+from trailsql.catalog.table import Table
+from trailsql.errors import CatalogError, NotSupportedError
+
+#: Athena refuses queries whose projection would enumerate more partitions than this.
+MAX_PARTITIONS = 1_000_000
+
+Partial = dict[str, str | None]
+
+_JAVA_TO_STRFTIME = [("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"), ("yy", "%y")]
+_UNITS = {"YEARS": "years", "MONTHS": "months", "WEEKS": "weeks", "DAYS": "days", "HOURS": "hours", "MINUTES": "minutes", "SECONDS": "seconds"}
+_NOW = re.compile(r"^\s*NOW\s*(?:([+-])\s*(\d+)\s*([A-Z]+?)S?)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One projected partition column and the values it ranges over."""
+
+    name: str
+    values: Callable[[], list[str]]
+    size: int
+
+
+def java_date_format(pattern: str) -> str:
+    """A Java ``SimpleDateFormat`` pattern as a strftime format.
+
+    >>> java_date_format("yyyy/MM/dd")
+    '%Y/%m/%d'
+    """
+    out = pattern
+    for java, c in _JAVA_TO_STRFTIME:
+        out = out.replace(java, c)
+    if re.search(r"[a-zA-Z]", re.sub(r"%[a-zA-Z]", "", out)):
+        raise NotSupportedError(f"date projection format '{pattern}'")
+    return out
+
+
+def _date_bound(text: str, fmt: str, now: datetime) -> datetime:
+    match = _NOW.match(text)
+    if match:
+        sign, amount, unit = match.groups()
+        if not sign:
+            return now
+        key = _UNITS.get(unit.upper() + "S")
+        if key is None:
+            raise NotSupportedError(f"date projection range '{text}'")
+        delta = relativedelta(**{key: int(amount)})
+        return now + delta if sign == "+" else now - delta
+    try:
+        return datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC)
+    except ValueError as error:
+        raise CatalogError(f"date projection range value '{text}' does not match format: {error}") from None
+
+
+def _column(table: Table, name: str, injected: list[str], now: datetime) -> Column:
+    props = table.properties
+    kind = props.get(f"projection.{name}.type", "").lower()
+    if kind == "enum":
+        values = [v.strip() for v in props.get(f"projection.{name}.values", "").split(",") if v.strip()]
+        return Column(name, lambda: values, len(values))
+    if kind == "integer":
+        low, high = (int(v) for v in props[f"projection.{name}.range"].split(","))
+        step = int(props.get(f"projection.{name}.interval", "1"))
+        digits = int(props.get(f"projection.{name}.digits", "0"))
+        numbers = range(low, high + 1, step)
+        return Column(name, lambda: [str(n).zfill(digits) for n in numbers], len(numbers))
+    if kind == "date":
+        fmt = java_date_format(props[f"projection.{name}.format"])
+        start_text, end_text = props[f"projection.{name}.range"].split(",")
+        start, end = _date_bound(start_text, fmt, now), _date_bound(end_text, fmt, now)
+        unit = _UNITS.get(props.get(f"projection.{name}.interval.unit", "DAYS").upper(), "days")
+        step = int(props.get(f"projection.{name}.interval", "1"))
+        size = _date_steps(start, end, unit, step)
+
+        def dates() -> list[str]:
+            out, current = [], start
+            while current <= end:
+                out.append(current.strftime(fmt))
+                current = current + relativedelta(**{unit: step})
+            return out
+
+        return Column(name, dates, size)
+    if kind == "injected":
+        return Column(name, lambda: injected, len(injected))
+    raise NotSupportedError(f"partition projection type '{kind}' for column {name}")
+
+
+def _date_steps(start: datetime, end: datetime, unit: str, step: int) -> int:
+    seconds = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+    if unit in seconds:
+        return max(0, int((end - start) / timedelta(seconds=seconds[unit] * step)) + 1)
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return max(0, (months // (12 if unit == "years" else 1)) // step + 1)
+
+
+def equality_values(predicate: exp.Expr | None, column: str) -> list[str]:
+    """The literals a predicate compares ``column`` to with ``=`` or ``IN``."""
+    if predicate is None:
+        return []
+    found: list[str] = []
+    for node in predicate.find_all(exp.EQ, exp.In):
+        sides = [node.this, *node.expressions] if isinstance(node, exp.In) else [node.left, node.right]
+        if any(isinstance(s, exp.Column) and s.name.lower() == column for s in sides):
+            found += [s.name for s in sides if isinstance(s, exp.Literal)]
+    return found
+
+
+def partitions(
+    table: Table,
+    may_match: Callable[[Partial], bool],
+    predicate: exp.Expr | None,
+    now: datetime | None = None,
+) -> Iterator[dict[str, str]]:
+    """Every projected partition whose values may satisfy the query, pruned by prefix."""
+    now = now or datetime.now(UTC)
+    columns = []
+    for name in table.partition_names:
+        injected = equality_values(predicate, name)
+        if table.properties.get(f"projection.{name}.type", "").lower() == "injected" and not injected:
+            raise CatalogError(
+                f"CONSTRAINT_VIOLATION: For the injected projected partition column {name}, "
+                "the WHERE clause must contain only static equality conditions, and at least one such condition must be present."
+            )
+        columns.append(_column(table, name, injected, now))
+    total = 1
+    for column in columns:
+        total *= max(column.size, 1)
+    if total > MAX_PARTITIONS:
+        raise CatalogError(
+            f"HIVE_EXCEEDED_PARTITION_LIMIT: Query over table '{table.name}' can potentially read more than "
+            f"{MAX_PARTITIONS} partitions ({total} projected)"
+        )
+
+    def expand(index: int, chosen: dict[str, str]) -> Iterator[dict[str, str]]:
+        if index == len(columns):
+            yield dict(chosen)
+            return
+        for value in columns[index].values():
+            candidate = {**chosen, columns[index].name: value}
+            if may_match(dict(candidate)):
+                yield from expand(index + 1, candidate)
+
+    yield from expand(0, {})
+
+
+def partition_location(table: Table, values: dict[str, str]) -> str:
+    """Where a partition's files are: the location template filled in, or Hive's ``k=v``."""
+    template = table.properties.get("storage.location.template")
+    if template:
+        out = template
+        for name, value in values.items():
+            out = re.sub(r"\$\{" + re.escape(name) + r"\}", value.replace("\\", "\\\\"), out, flags=re.IGNORECASE)
+        return out
+    base = table.location.rstrip("/")
+    return base + "".join(f"/{name}={value}" for name, value in values.items()) + "/"

@@ -1,0 +1,57 @@
+"""A table over CloudTrail logs: its columns, partitions and where its files are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trailsql import schema
+from trailsql.schema import HiveType
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as Athena's DDL declares it.
+
+    ``columns`` keep the declared names and types, with struct fields renamed to the
+    JSON keys CloudTrail writes (see :func:`trailsql.schema.reconcile`). A table with
+    ``properties['projection.enabled'] == 'true'`` finds its partitions by projection;
+    the default table (``layout == 'awslogs'``) reads them from CloudTrail's folder names.
+    """
+
+    name: str
+    columns: tuple[tuple[str, HiveType], ...]
+    partitions: tuple[tuple[str, str], ...]
+    location: str
+    properties: dict[str, str] = field(default_factory=dict)
+    serde: str | None = None
+    layout: str = "projection"
+    ddl: str | None = None
+
+    def column(self, name: str) -> tuple[str, HiveType] | None:
+        """The data column named ``name`` in any case."""
+        lowered = name.lower()
+        return next(((n, t) for n, t in self.columns if n.lower() == lowered), None)
+
+    @property
+    def partition_names(self) -> tuple[str, ...]:
+        return tuple(name.lower() for name, _ in self.partitions)
+
+    @property
+    def projected(self) -> bool:
+        return self.properties.get("projection.enabled", "").lower() == "true"
+
+
+#: The name of the table that ``--logs`` defines without any DDL.
+DEFAULT_TABLE = "cloudtrail_logs"
+
+
+def default_table(location: str) -> Table:
+    """The ``cloudtrail_logs`` table over a logs root, as the CLI's ``--logs`` gives it."""
+    return Table(
+        name=DEFAULT_TABLE,
+        columns=tuple(schema.default_columns()),
+        partitions=tuple((name, "STRING") for name in schema.PARTITION_COLUMNS),
+        location=location,
+        serde="org.apache.hive.hcatalog.data.JsonSerDe",
+        layout="awslogs",
+    )

@@ -1,0 +1,1 @@
+"""The ``trailsql`` command: one module per command group, thin over the core."""

@@ -1,0 +1,45 @@
+"""The ``trailsql`` command line.
+
+Exit codes: 0 success; 1 a query or command failed (bad SQL, unsupported construct,
+unreadable input under ``--strict``); 2 wrong usage (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from trailsql import __version__
+from trailsql.cli.demo import demo
+from trailsql.cli.generate import generate
+from trailsql.cli.query import query
+from trailsql.errors import TrailsqlError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trailsql")
+def cli() -> None:
+    """Athena SQL over AWS CloudTrail logs, without Athena."""
+
+
+cli.add_command(query)
+cli.add_command(generate)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Entry point: errors of trailsql print one line and exit with their code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except TrailsqlError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Engines that run a plan. DuckDB is the default; Spark and Athena come later."""

@@ -1,0 +1,93 @@
+"""Results as people and machines read them: table, CSV, JSON and JSON lines.
+
+Values print as Athena prints them: a timestamp with time zone as
+``2025-01-15 14:23:45.000 UTC``, a ROW as ``{arn=..., type=...}``, an ARRAY as
+``[a, b]``. CSV follows Athena's result files: a header row and every value quoted,
+NULL left empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+
+FORMATS = ("table", "csv", "json", "jsonl")
+
+
+def athena_text(value: Any) -> str | None:
+    """A value as Athena's console and CSV results print it (None for NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+        return text + " UTC" if value.tzinfo is not None else text
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        if value and isinstance(value[0], tuple) and len(value[0]) == 2:
+            return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value) + "}"
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _nested(value: Any) -> str:
+    text = athena_text(value)
+    return "null" if text is None else text
+
+
+def json_value(value: Any) -> Any:
+    """A value for JSON output: nested values stay structured, times print as Athena's."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return athena_text(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and isinstance(value[0], tuple) and len(value[0]) == 2:
+            return {str(k): json_value(v) for k, v in value}
+        return [json_value(v) for v in value]
+    return value
+
+
+def rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    for batch in table.to_batches():
+        yield from batch.to_pylist()
+
+
+def write(table: pa.Table, fmt: str, out: IO[str]) -> None:
+    """Write ``table`` to ``out`` in one of :data:`FORMATS` (``table`` is plain text here)."""
+    names = table.column_names
+    if fmt == "json":
+        out.write(orjson.dumps([{k: json_value(v) for k, v in row.items()} for row in rows(table)]).decode())
+        out.write("\n")
+    elif fmt == "jsonl":
+        for row in rows(table):
+            out.write(orjson.dumps({k: json_value(v) for k, v in row.items()}).decode() + "\n")
+    elif fmt == "csv":
+        out.write(",".join(_csv_field(n) for n in names) + "\n")
+        for row in rows(table):
+            out.write(",".join(_csv_field(athena_text(row[n])) for n in names) + "\n")
+    elif fmt == "table":
+        out.write("\t".join(names) + "\n")
+        for row in rows(table):
+            out.write("\t".join(athena_text(row[n]) or "" for n in names) + "\n")
+    else:
+        raise ValueError(f"unknown format {fmt}")
+
+
+def _csv_field(text: str | None) -> str:
+    if text is None:
+        return ""
+    return '"' + text.replace('"', '""') + '"'

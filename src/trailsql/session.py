@@ -1,0 +1,101 @@
+"""A session: the workspace, the engine and the SQL layer, behind one ``execute``.
+
+The CLI, the DB-API connection and the demo are thin shells over this class. A
+statement flows one way: parse -> (DDL: catalog) or (query: plan -> engine) -> result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlglot import exp
+
+from trailsql.catalog.ddl import table_from_ddl
+from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
+from trailsql.catalog.workspace import Workspace
+from trailsql.engines.duckdb import DuckDBEngine, RunStats
+from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.sql.parse import parse
+from trailsql.sql.planner import plan_query
+
+
+@dataclass
+class Result:
+    """The rows of a statement (column names lower-cased as Athena returns them) and what it read."""
+
+    table: pa.Table
+    stats: RunStats = field(default_factory=RunStats)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _message_table(message: str) -> pa.Table:
+    return pa.table({"result": [message]})
+
+
+class Session:
+    """Runs Athena SQL over CloudTrail logs.
+
+    ``logs`` is the location of the default table ``cloudtrail_logs`` (a local folder);
+    ``workspace`` a folder keeping tables created by DDL and location maps between
+    sessions; ``location_maps`` maps ``s3://`` prefixes to local folders; ``strict``
+    turns every bad log file into an error instead of a skipped file.
+    """
+
+    def __init__(
+        self,
+        logs: str | os.PathLike[str] | None = None,
+        workspace: str | os.PathLike[str] | None = None,
+        location_maps: dict[str, str] | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.workspace = Workspace(workspace)
+        for prefix, folder in (location_maps or {}).items():
+            self.workspace.add_location_map(prefix, folder)
+        self.logs = os.fspath(logs) if logs is not None else None
+        self.strict = strict
+        self.engine = DuckDBEngine()
+        for ddl in self.workspace.stored_ddl():
+            self.execute(ddl)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def table(self, name: str) -> Table | None:
+        """A table by name: one created by DDL, else the default table over ``logs``."""
+        found = self.workspace.tables.get(name.lower())
+        if found is None and name.lower() == DEFAULT_TABLE and self.logs is not None:
+            return default_table(os.path.abspath(self.logs))
+        return found
+
+    def execute(self, sql: str) -> Result:
+        """Run every statement in ``sql``; the result is the last statement's."""
+        statements = parse(sql)
+        if not statements:
+            raise CatalogError("no SQL statement given")
+        result = Result(_message_table("OK"))
+        for statement in statements:
+            result = self._execute_one(statement, sql if len(statements) == 1 else statement.sql("athena"))
+        return result
+
+    def _execute_one(self, statement: exp.Expr, text: str) -> Result:
+        if isinstance(statement, exp.Create) and statement.kind == "TABLE":
+            name = statement.this.this.name.lower() if isinstance(statement.this, exp.Schema) else ""
+            if statement.args.get("exists") and name in self.workspace.tables:
+                return Result(_message_table(f"table {name} exists"))
+            table = table_from_ddl(statement, text)
+            self.workspace.save_table(table)
+            return Result(_message_table(f"table {table.name} created"))
+        if isinstance(statement, exp.Drop) and statement.kind == "TABLE":
+            name = statement.this.name.lower()
+            if name not in self.workspace.tables and not statement.args.get("exists"):
+                raise CatalogError(f"Table '{name}' does not exist")
+            self.workspace.drop_table(name)
+            return Result(_message_table(f"table {name} dropped"))
+        if isinstance(statement, exp.Query):
+            plan = plan_query(statement, self.table, self.workspace.resolve)
+            table, stats = self.engine.run(plan, strict=self.strict)
+            table = table.rename_columns([c.lower() for c in table.column_names])
+            return Result(table, stats, plan.warnings)
+        raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")

@@ -1,0 +1,1 @@
+"""Finding log files: local folders (and, later, S3), CloudTrail's folder layout."""

@@ -1,0 +1,105 @@
+"""Local folders of CloudTrail logs.
+
+A logs root may be a folder holding ``AWSLogs/``, the ``AWSLogs`` folder itself, any
+folder below it, or a flat folder of log files. Partition values come from the path
+(``AWSLogs/[o-<orgid>/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/``) or, for a flat
+folder, from CloudTrail's file name (``<account>_CloudTrail_<region>_<yyyymmdd>T...``).
+Digest and Insights files are not events and are never read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from trailsql import schema
+from trailsql.sources.files import Listing, LogFile
+
+Partial = dict[str, str | None]
+
+#: Folders beside ``CloudTrail/`` whose files are not events.
+NON_EVENT_FOLDERS = frozenset({"CloudTrail-Digest", "CloudTrail-Insight"})
+
+_FILE_NAME = re.compile(r"^(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{4})(\d{2})(\d{2})T")
+_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+def is_hidden(name: str) -> bool:
+    """Hive and Athena ignore files whose names start with ``.`` or ``_``."""
+    return name.startswith((".", "_"))
+
+
+def walk_files(folder: Path) -> Iterator[tuple[str, int]]:
+    """Every readable file below ``folder`` (recursively, as Athena reads a prefix)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d) and d not in NON_EVENT_FOLDERS)
+        for name in sorted(filenames):
+            if not is_hidden(name) and not name.endswith(".tmp"):
+                full = os.path.join(dirpath, name)
+                yield full, os.path.getsize(full)
+
+
+def awslogs_partition(path: Path) -> Partial | None:
+    """The partition values a path below ``AWSLogs/`` determines (possibly partial).
+
+    None for a path inside a folder of non-events (digests, Insights).
+
+    >>> awslogs_partition(Path("/l/AWSLogs/o-abcdefghij/123456789012/CloudTrail/us-east-1/2025"))
+    {'account': '123456789012', 'region': 'us-east-1', 'year': '2025'}
+    """
+    parts = path.parts
+    if "AWSLogs" not in parts:
+        return {}
+    below = list(parts[len(parts) - parts[::-1].index("AWSLogs"):])
+    if below and _ORG.match(below[0]):
+        below = below[1:]
+    values: Partial = {}
+    if below:
+        values["account"] = below[0]
+    if len(below) > 1:
+        if below[1] in NON_EVENT_FOLDERS:
+            return None
+        if below[1] != "CloudTrail":
+            return values
+    for name, part in zip(("region", "year", "month", "day"), below[2:6], strict=False):
+        values[name] = part
+    return values
+
+
+def file_name_partition(name: str) -> Partial:
+    """Partition values from a CloudTrail delivery file name, for flat folders."""
+    match = _FILE_NAME.match(name)
+    if not match:
+        return {}
+    return dict(zip(schema.PARTITION_COLUMNS, match.groups(), strict=True))
+
+
+def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
+    """The log files below ``root``, skipping folders whose partition cannot match."""
+    listing = Listing()
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            if is_hidden(name) or name in NON_EVENT_FOLDERS:
+                continue
+            partial = awslogs_partition(here / name)
+            if partial is not None and may_match(partial):
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if is_hidden(name) or name.endswith(".tmp"):
+                continue
+            listing.listed += 1
+            values = awslogs_partition(here / name) or {}
+            if "day" not in values:
+                values = {**values, **{k: v for k, v in file_name_partition(name).items() if k not in values}}
+            if not may_match(values):
+                listing.pruned += 1
+                continue
+            full = os.path.join(dirpath, name)
+            partition = tuple((column, values.get(column)) for column in schema.PARTITION_COLUMNS)
+            listing.files.append(LogFile(full, full, os.path.getsize(full), partition))
+    return listing

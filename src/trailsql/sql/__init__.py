@@ -1,0 +1,1 @@
+"""Athena SQL to an executable plan: parse, prune partitions, Trino rewrites, transpile."""

@@ -1,0 +1,129 @@
+"""From one parsed Athena query to a plan: the files each table scan reads, and DuckDB SQL.
+
+Each reference to a CloudTrail table is replaced by a scan of only the files whose
+partition values can satisfy the predicates that filter that reference (see
+:mod:`trailsql.sql.pruning`), reading only the columns the query names. The rest of the
+query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot import exp
+
+from trailsql.catalog import projection
+from trailsql.catalog.table import Table
+from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.sources import local
+from trailsql.sources.files import Listing, LogFile
+from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
+from trailsql.sql.transforms import to_duckdb
+
+_view_ids = itertools.count(1)
+
+
+@dataclass
+class Scan:
+    """One table reference of a query: the view that replaces it and what it reads."""
+
+    view: str
+    table: Table
+    listing: Listing
+    columns: list[str]
+
+
+@dataclass
+class Plan:
+    """DuckDB SQL and the scans whose views it reads."""
+
+    sql: str
+    scans: list[Scan]
+    warnings: list[str]
+
+
+Resolver = Callable[[str], str]
+
+
+def _cte_names(statement: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+
+
+def _referenced_names(statement: exp.Expr) -> set[str]:
+    """Every identifier in the query, lower-cased: the columns it may read."""
+    return {ident.name.lower() for ident in statement.find_all(exp.Identifier)}
+
+
+def _reads_all_columns(statement: exp.Expr) -> bool:
+    return any(True for _ in statement.find_all(exp.Star))
+
+
+def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resolve: Resolver) -> Plan:
+    """The plan for a query over the tables that ``tables`` looks up by name."""
+    tree = statement.copy()
+    ctes = _cte_names(tree)
+    names = _referenced_names(tree)
+    read_all = _reads_all_columns(tree)
+    scans: list[Scan] = []
+    warnings: list[str] = []
+    for ref in list(tree.find_all(exp.Table)):
+        if not ref.name or isinstance(ref.this, exp.Func):
+            continue
+        if not ref.args.get("db") and ref.name.lower() in ctes:
+            continue
+        table = tables(ref.name.lower())
+        if table is None:
+            raise CatalogError(f"TABLE_NOT_FOUND: Table '{ref.name}' does not exist")
+        alias = ref.alias or ref.name
+        predicate = applicable_predicate(ref)
+        pruner = Pruner(predicate, set(table.partition_names), {alias, ref.name})
+        listing = list_table(table, pruner, predicate, resolve, warnings)
+        columns = [n for n, _ in table.columns if read_all or n.lower() in names]
+        view = f"__trailsql_scan_{next(_view_ids)}"
+        scans.append(Scan(view, table, listing, columns))
+        ref.replace(exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    return Plan(to_duckdb(tree), scans, warnings)
+
+
+def list_table(table: Table, pruner: Pruner, predicate: exp.Expr | None, resolve: Resolver, warnings: list[str]) -> Listing:
+    """The files of ``table`` whose partitions may hold rows the query wants."""
+    types = dict((name.lower(), typ) for name, typ in table.partitions)
+
+    def may_match(values: dict[str, str | None]) -> bool:
+        typed = {k: (decimal_or_text(v, types.get(k, "STRING")) if v is not None else None) for k, v in values.items()}
+        return pruner.may_match(typed)
+
+    if table.layout == "awslogs":
+        root = Path(resolve(table.location))
+        if not root.exists():
+            warnings.append(f"logs root {root} does not exist")
+            return Listing()
+        return local.list_awslogs(root, may_match)
+    if not table.partitions:
+        return _folder_listing(table.location, resolve, (), warnings)
+    if not table.projected:
+        raise NotSupportedError(f"partitioned table {table.name} without partition projection")
+    listing = Listing()
+    for values in projection.partitions(table, may_match, predicate):
+        location = projection.partition_location(table, values)
+        listing.extend(_folder_listing(location, resolve, tuple(values.items()), None))
+    return listing
+
+
+def _folder_listing(uri: str, resolve: Resolver, partition: tuple[tuple[str, str | None], ...],
+                    warnings: list[str] | None) -> Listing:
+    """Every file below a location; ``"$path"`` shows the location's URI, as Athena does."""
+    folder = Path(resolve(uri))
+    if not folder.is_dir():
+        if warnings is not None:
+            warnings.append(f"table location {uri} does not exist")
+        return Listing()
+    files = []
+    for full, size in local.walk_files(folder):
+        shown = uri.rstrip("/") + "/" + Path(full).relative_to(folder).as_posix() if uri.startswith("s3://") else full
+        files.append(LogFile(full, shown, size, partition))
+    return Listing(files, listed=len(files))
+
