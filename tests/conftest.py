@@ -1,0 +1,43 @@
+"""Shared helpers: writing CloudTrail log files in the AWSLogs layout for tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def log_folder(root: Path, account: str, region: str, day: dt.date, org: str | None = None) -> Path:
+    """``root/AWSLogs/[org/]<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>``."""
+    base = root / "AWSLogs"
+    if org:
+        base = base / org
+    return base / account / "CloudTrail" / region / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+
+
+def write_log(folder: Path, name: str, records: list[dict[str, Any]], gz: bool = True) -> Path:
+    """One CloudTrail delivery file ``{"Records": [...]}``, gzipped unless ``gz`` is False."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    data = json.dumps({"Records": records}).encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.fixture
+def write_logs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A function writing records for (account, region, day) under ``tmp_path/logs``."""
+    root = tmp_path / "logs"
+    counter = iter(range(10**6))
+
+    def write(records: list[dict[str, Any]], account: str = "123456789012", region: str = "us-east-1",
+              day: dt.date = dt.date(2025, 2, 12), gz: bool = True) -> Path:
+        name = f"{account}_CloudTrail_{region}_{day:%Y%m%d}T0000Z_{next(counter):016d}.json" + (".gz" if gz else "")
+        return write_log(log_folder(root, account, region, day), name, records, gz)
+
+    write.root = root  # type: ignore[attr-defined]
+    return write
