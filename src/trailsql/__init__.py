@@ -6,7 +6,7 @@
 >>> cursor = conn.cursor()
 >>> _ = cursor.execute("SELECT count(*) AS n FROM cloudtrail_logs WHERE eventname = %(name)s", {"name": "ConsoleLogin"})
 >>> cursor.fetchone()
-(3,)
+(2,)
 """
 
 from trailsql.dbapi import Connection, connect
