@@ -106,12 +106,12 @@ class Cursor:
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         size = self.arraysize if size is None else size
-        rows = self._rows[self._position:self._position + size]
+        rows = self._rows[self._position : self._position + size]
         self._position += len(rows)
         return rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        rows = self._rows[self._position:]
+        rows = self._rows[self._position :]
         self._position = len(self._rows)
         return rows
 

@@ -63,8 +63,16 @@ def _group(rng: random.Random) -> dict[str, Any]:
     cidr = "0.0.0.0/0" if rng.random() < 0.2 else f"10.{rng.randrange(256)}.0.0/16"
     return {
         "groupId": f"sg-{rng.randrange(16**8):08x}",
-        "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": rng.choice([22, 443, 3389]),
-                                     "toPort": 443, "ipRanges": {"items": [{"cidrIp": cidr}]}}]},
+        "ipPermissions": {
+            "items": [
+                {
+                    "ipProtocol": "tcp",
+                    "fromPort": rng.choice([22, 443, 3389]),
+                    "toPort": 443,
+                    "ipRanges": {"items": [{"cidrIp": cidr}]},
+                }
+            ]
+        },
     }
 
 
@@ -92,7 +100,13 @@ class _Call:
 # Relative frequencies follow real trails: reads dominate, writes to security
 # configuration are rare.
 _CALLS = [
-    _Call("sts.amazonaws.com", "AssumeRole", 14, True, lambda r: {"roleArn": f"arn:aws:iam::111122223333:role/{r.choice(_ROLES)}", "roleSessionName": "session"}),
+    _Call(
+        "sts.amazonaws.com",
+        "AssumeRole",
+        14,
+        True,
+        lambda r: {"roleArn": f"arn:aws:iam::111122223333:role/{r.choice(_ROLES)}", "roleSessionName": "session"},
+    ),
     _Call("s3.amazonaws.com", "GetObject", 12, True, _object),
     _Call("s3.amazonaws.com", "PutObject", 5, False, _object),
     _Call("s3.amazonaws.com", "ListBuckets", 3, True),
@@ -111,7 +125,9 @@ _CALLS = [
     _Call("kms.amazonaws.com", "Decrypt", 8, True, lambda r: {"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
     _Call("kms.amazonaws.com", "GenerateDataKey", 3, True, lambda r: {"keySpec": "AES_256"}),
     _Call("lambda.amazonaws.com", "Invoke", 4, False, lambda r: {"functionName": f"fn-{r.randrange(20)}"}),
-    _Call("logs.amazonaws.com", "PutLogEvents", 6, False, lambda r: {"logGroupName": f"/aws/lambda/fn-{r.randrange(20)}"}),
+    _Call(
+        "logs.amazonaws.com", "PutLogEvents", 6, False, lambda r: {"logGroupName": f"/aws/lambda/fn-{r.randrange(20)}"}
+    ),
     _Call("dynamodb.amazonaws.com", "GetItem", 5, True, lambda r: {"tableName": f"table-{r.randrange(5)}"}),
     _Call("iam.amazonaws.com", "GetUser", 1.5, True, _iam_user),
     _Call("iam.amazonaws.com", "ListRoles", 1, True),
@@ -119,15 +135,29 @@ _CALLS = [
     _Call("iam.amazonaws.com", "DeleteUser", 0.01, False, _iam_user),
     _Call("iam.amazonaws.com", "CreateAccessKey", 0.03, False, _iam_user),
     _Call("iam.amazonaws.com", "AttachRolePolicy", 0.03, False, _iam_policy),
-    _Call("iam.amazonaws.com", "PutUserPolicy", 0.02, False, lambda r: {"userName": r.choice(_USERS), "policyName": "inline"}),
+    _Call(
+        "iam.amazonaws.com",
+        "PutUserPolicy",
+        0.02,
+        False,
+        lambda r: {"userName": r.choice(_USERS), "policyName": "inline"},
+    ),
     _Call("iam.amazonaws.com", "CreateRole", 0.02, False, lambda r: {"roleName": r.choice(_ROLES)}),
     _Call("cloudtrail.amazonaws.com", "LookupEvents", 0.5, True),
     _Call("cloudtrail.amazonaws.com", "StopLogging", 0.002, False, lambda r: {"name": "management-trail"}),
     _Call("signin.amazonaws.com", "ConsoleLogin", 0.3, False),
-    _Call("secretsmanager.amazonaws.com", "GetSecretValue", 1, True, lambda r: {"secretId": f"prod/db-{r.randrange(4)}"}),
+    _Call(
+        "secretsmanager.amazonaws.com", "GetSecretValue", 1, True, lambda r: {"secretId": f"prod/db-{r.randrange(4)}"}
+    ),
 ]
 _WEIGHTS = [c.weight for c in _CALLS]
-_ERRORS = [("AccessDenied", 70), ("Client.UnauthorizedOperation", 10), ("ThrottlingException", 10), ("NoSuchBucket", 5), ("ValidationException", 5)]
+_ERRORS = [
+    ("AccessDenied", 70),
+    ("Client.UnauthorizedOperation", 10),
+    ("ThrottlingException", 10),
+    ("NoSuchBucket", 5),
+    ("ValidationException", 5),
+]
 
 
 @dataclass(frozen=True)
@@ -159,8 +189,13 @@ def _identity(rng: random.Random, account: str) -> tuple[dict[str, Any], str]:
             "accountId": account,
             "accessKeyId": f"ASIA{rng.randrange(16**12):012X}",
             "sessionContext": {
-                "sessionIssuer": {"type": "Role", "principalId": f"AROA{rng.randrange(16**8):08X}",
-                                  "arn": role_arn, "accountId": account, "userName": role},
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": f"AROA{rng.randrange(16**8):08X}",
+                    "arn": role_arn,
+                    "accountId": account,
+                    "userName": role,
+                },
                 "webIdFederationData": {},
                 "attributes": {"creationDate": "2025-02-10T00:00:00Z", "mfaAuthenticated": "false"},
             },
@@ -209,21 +244,28 @@ def make_event(rng: random.Random, when: datetime, account: str, region: str) ->
         "managementEvent": call.source != "s3.amazonaws.com" or "Bucket" in call.name,
         "recipientAccountId": account,
         "eventCategory": "Management",
-        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                       "clientProvidedHostHeader": f"{call.source.split('.')[0]}.{region}.amazonaws.com"},
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": f"{call.source.split('.')[0]}.{region}.amazonaws.com",
+        },
     }
     if call.source == "s3.amazonaws.com" and event["requestParameters"]:
         bucket = event["requestParameters"]["bucketName"]
         event["resources"] = [{"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
         if "key" in event["requestParameters"]:
-            event["resources"].insert(0, {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{event['requestParameters']['key']}"})
+            event["resources"].insert(
+                0, {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{event['requestParameters']['key']}"}
+            )
             event["additionalEventData"] = {"bytesTransferredIn": 0.0, "x-amz-id-2": "abc"}
     if call.name == "ConsoleLogin":
         _console_login(rng, event)
     elif rng.random() < 0.05:
         code = rng.choices([c for c, _ in _ERRORS], [w for _, w in _ERRORS])[0]
         event["errorCode"] = code
-        event["errorMessage"] = f"User: {identity.get('arn', 'unknown')} is not authorized to perform: {call.source.split('.')[0]}:{call.name}"
+        event["errorMessage"] = (
+            f"User: {identity.get('arn', 'unknown')} is not authorized to perform: {call.source.split('.')[0]}:{call.name}"
+        )
     elif call.name in ("RunInstances", "CreateAccessKey", "CreateSecurityGroup"):
         event["responseElements"] = {"requestId": event["requestID"], "_return": True}
     return event
@@ -235,8 +277,11 @@ def _console_login(rng: random.Random, event: Event) -> None:
     event["readOnly"] = False
     event["userAgent"] = _AGENTS[-1]
     event["responseElements"] = {"ConsoleLogin": "Success" if ok else "Failure"}
-    event["additionalEventData"] = {"LoginTo": "https://console.aws.amazon.com/console/home",
-                                    "MobileVersion": "No", "MFAUsed": "Yes" if rng.random() < 0.7 else "No"}
+    event["additionalEventData"] = {
+        "LoginTo": "https://console.aws.amazon.com/console/home",
+        "MobileVersion": "No",
+        "MFAUsed": "Yes" if rng.random() < 0.7 else "No",
+    }
     if not ok:
         event["errorMessage"] = "Failed authentication"
 
@@ -254,8 +299,12 @@ class _FileJob:
 
 def _plan(options: GenerateOptions, out: Path) -> Iterator[_FileJob]:
     rng = random.Random(options.seed)
-    partitions = [(a, r, options.start + timedelta(days=d))
-                  for a in options.accounts for r in options.regions for d in range(options.days)]
+    partitions = [
+        (a, r, options.start + timedelta(days=d))
+        for a in options.accounts
+        for r in options.regions
+        for d in range(options.days)
+    ]
     per_partition, remainder = divmod(options.events, len(partitions))
     for index, (account, region, day) in enumerate(partitions):
         count = per_partition + (1 if index < remainder else 0)
@@ -287,8 +336,12 @@ def _write(job: _FileJob) -> int:
     return len(records)
 
 
-def generate(out: Path | str, options: GenerateOptions = GenerateOptions(),
-             progress: Callable[[int], None] | None = None, workers: int | None = None) -> int:
+def generate(
+    out: Path | str,
+    options: GenerateOptions = GenerateOptions(),
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> int:
     """Write the logs under ``out`` and return the number of events written."""
     jobs = list(_plan(options, Path(out)))
     total = 0

@@ -18,7 +18,6 @@ arbitrary JSON (``requestParameters``) is a ``STRING``: the SerDe gives its JSON
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class Map:
 
 
 #: A Hive type: a primitive type name (upper case) or a nested type.
-HiveType = Union[str, Struct, Array, Map]
+HiveType = str | Struct | Array | Map
 
 STRING = "STRING"
 

@@ -26,7 +26,15 @@ MAX_PARTITIONS = 1_000_000
 Partial = dict[str, str | None]
 
 _JAVA_TO_STRFTIME = [("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"), ("yy", "%y")]
-_UNITS = {"YEARS": "years", "MONTHS": "months", "WEEKS": "weeks", "DAYS": "days", "HOURS": "hours", "MINUTES": "minutes", "SECONDS": "seconds"}
+_UNITS = {
+    "YEARS": "years",
+    "MONTHS": "months",
+    "WEEKS": "weeks",
+    "DAYS": "days",
+    "HOURS": "hours",
+    "MINUTES": "minutes",
+    "SECONDS": "seconds",
+}
 _NOW = re.compile(r"^\s*NOW\s*(?:([+-])\s*(\d+)\s*([A-Z]+?)S?)?\s*$", re.IGNORECASE)
 
 
@@ -62,7 +70,7 @@ def _date_bound(text: str, fmt: str, now: datetime) -> datetime:
         key = _UNITS.get(unit.upper() + "S")
         if key is None:
             raise NotSupportedError(f"date projection range '{text}'")
-        delta = relativedelta(**{key: int(amount)})
+        delta = _delta(key, int(amount))
         return now + delta if sign == "+" else now - delta
     try:
         return datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC)
@@ -94,13 +102,18 @@ def _column(table: Table, name: str, injected: list[str], now: datetime) -> Colu
             out, current = [], start
             while current <= end:
                 out.append(current.strftime(fmt))
-                current = current + relativedelta(**{unit: step})
+                current = current + _delta(unit, step)
             return out
 
         return Column(name, dates, size)
     if kind == "injected":
         return Column(name, lambda: injected, len(injected))
     raise NotSupportedError(f"partition projection type '{kind}' for column {name}")
+
+
+def _delta(unit: str, amount: int) -> relativedelta:
+    """``relativedelta(days=2)`` for ``_delta("days", 2)``."""
+    return relativedelta(**{unit: amount})  # type: ignore[arg-type]
 
 
 def _date_steps(start: datetime, end: datetime, unit: str, step: int) -> int:
@@ -117,7 +130,7 @@ def equality_values(predicate: exp.Expr | None, column: str) -> list[str]:
         return []
     found: list[str] = []
     for node in predicate.find_all(exp.EQ, exp.In):
-        sides = [node.this, *node.expressions] if isinstance(node, exp.In) else [node.left, node.right]
+        sides = [node.this, *node.expressions] if isinstance(node, exp.In) else [node.this, node.expression]
         if any(isinstance(s, exp.Column) and s.name.lower() == column for s in sides):
             found += [s.name for s in sides if isinstance(s, exp.Literal)]
     return found

@@ -55,8 +55,10 @@ class Workspace:
             return uri
         for prefix in sorted(self.location_maps, key=len, reverse=True):
             if uri == prefix or uri.startswith(prefix + "/"):
-                return self.location_maps[prefix] + uri[len(prefix):]
-        raise NotSupportedError(f"reading {uri} from S3 (map it to a local folder with --location-map s3://PREFIX=PATH)")
+                return self.location_maps[prefix] + uri[len(prefix) :]
+        raise NotSupportedError(
+            f"reading {uri} from S3 (map it to a local folder with --location-map s3://PREFIX=PATH)"
+        )
 
     def save_table(self, table: Table) -> None:
         self.tables[table.name] = table

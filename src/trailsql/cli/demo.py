@@ -17,11 +17,13 @@ _SHOWN_ROWS = 5
 def demo() -> None:
     """Run the seed's security queries over bundled real CloudTrail logs and show what they find."""
     console = Console()
-    console.print(Panel.fit(
-        f"Sample: real CloudTrail logs of account {SAMPLE_ACCOUNT} on {SAMPLE_DAY} ({samples_root()})\n"
-        "Queries: the Athena security workload (seed.sql), run verbatim but for the account and day.",
-        title="trailsql demo",
-    ))
+    console.print(
+        Panel.fit(
+            f"Sample: real CloudTrail logs of account {SAMPLE_ACCOUNT} on {SAMPLE_DAY} ({samples_root()})\n"
+            "Queries: the Athena security workload (seed.sql), run verbatim but for the account and day.",
+            title="trailsql demo",
+        )
+    )
     for step in run_demo():
         rows = step.result.table
         console.rule(f"[bold]{step.name}[/bold]: {rows.num_rows} rows in {step.result.stats.elapsed_s * 1000:.0f} ms")

@@ -7,7 +7,8 @@ import datetime as dt
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trailsql.generate import GenerateOptions, generate as generate_logs
+from trailsql.generate import GenerateOptions
+from trailsql.generate import generate as generate_logs
 
 
 @click.command()

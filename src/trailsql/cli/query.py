@@ -69,14 +69,28 @@ def report_input_problems(result: Result) -> None:
 @click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
 @click.option("--logs", type=click.Path(), help="Logs root: the location of the default table cloudtrail_logs.")
 @click.option("--workspace", type=click.Path(file_okay=False), help="Folder keeping tables and settings between calls.")
-@click.option("--location-map", "location_maps", multiple=True, metavar="S3PREFIX=PATH",
-              help="Read an s3:// prefix from a local folder (repeatable; kept in the workspace).")
+@click.option(
+    "--location-map",
+    "location_maps",
+    multiple=True,
+    metavar="S3PREFIX=PATH",
+    help="Read an s3:// prefix from a local folder (repeatable; kept in the workspace).",
+)
 @click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
 @click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
 @click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
 @click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it.")
-def query(sql: str | None, sql_file: IO[str] | None, logs: str | None, workspace: str | None,
-          location_maps: tuple[str, ...], fmt: str, out_path: str | None, stats: bool, strict: bool) -> None:
+def query(
+    sql: str | None,
+    sql_file: IO[str] | None,
+    logs: str | None,
+    workspace: str | None,
+    location_maps: tuple[str, ...],
+    fmt: str,
+    out_path: str | None,
+    stats: bool,
+    strict: bool,
+) -> None:
     """Run Athena SQL (SQL, -f FILE, or '-' for stdin) over CloudTrail logs."""
     if sql_file is not None and sql is not None:
         raise UsageError("give the SQL as an argument or with -f, not both")

@@ -118,7 +118,7 @@ class DuckDBEngine:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(MACROS)
         self._tally = _Tally()
-        self.con.create_function(
+        self.con.create_function(  # type: ignore[call-overload]
             "__trailsql_tally", self._tally, ["VARCHAR", "BIGINT"], "BOOLEAN", type="arrow", side_effects=True
         )
         self._lock = threading.Lock()
@@ -187,9 +187,13 @@ class DuckDBEngine:
         if not files:
             types = dict(scan.table.columns)
             empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
-            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in partition_names] + [f"NULL::VARCHAR AS {_quote(PATH_COLUMN)}"]
+            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in partition_names] + [
+                f"NULL::VARCHAR AS {_quote(PATH_COLUMN)}"
+            ]
             return f"SELECT {', '.join(empty) or 'NULL AS __none'} WHERE false"
-        structure = json.dumps({"Records": [{json_key(n): _structure(t) for n, t in scan.table.columns if n in scan.columns}]})
+        structure = json.dumps(
+            {"Records": [{json_key(n): _structure(t) for n, t in scan.table.columns if n in scan.columns}]}
+        )
         file_list = "[" + ", ".join(_string(f.path) for f in files) + "]"
         events = (
             f"SELECT unnest(d.Records) AS r, filename FROM ("
@@ -240,8 +244,16 @@ def _paths(scans: list[Scan]) -> Iterator[str]:
 def _clean_message(error: Exception) -> str:
     """DuckDB's message without its error class prefix and trailing hints."""
     text = str(error).strip().splitlines()[0]
-    for prefix in ("Invalid Input Error: ", "IO Error: ", "Binder Error: ", "Conversion Error: ", "Parser Error: ",
-                   "Catalog Error: ", "Not implemented Error: ", "Out of Range Error: "):
+    for prefix in (
+        "Invalid Input Error: ",
+        "IO Error: ",
+        "Binder Error: ",
+        "Conversion Error: ",
+        "Parser Error: ",
+        "Catalog Error: ",
+        "Not implemented Error: ",
+        "Out of Range Error: ",
+    ):
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text

@@ -52,7 +52,7 @@ def awslogs_partition(path: Path) -> Partial | None:
     parts = path.parts
     if "AWSLogs" not in parts:
         return {}
-    below = list(parts[len(parts) - parts[::-1].index("AWSLogs"):])
+    below = list(parts[len(parts) - parts[::-1].index("AWSLogs") :])
     if below and _ORG.match(below[0]):
         below = below[1:]
     values: Partial = {}

@@ -84,11 +84,15 @@ def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resol
         columns = [n for n, _ in table.columns if read_all or n.lower() in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
         scans.append(Scan(view, table, listing, columns))
-        ref.replace(exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        ref.replace(
+            exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        )
     return Plan(to_duckdb(tree), scans, warnings)
 
 
-def list_table(table: Table, pruner: Pruner, predicate: exp.Expr | None, resolve: Resolver, warnings: list[str]) -> Listing:
+def list_table(
+    table: Table, pruner: Pruner, predicate: exp.Expr | None, resolve: Resolver, warnings: list[str]
+) -> Listing:
     """The files of ``table`` whose partitions may hold rows the query wants."""
     types = dict((name.lower(), typ) for name, typ in table.partitions)
 
@@ -113,8 +117,9 @@ def list_table(table: Table, pruner: Pruner, predicate: exp.Expr | None, resolve
     return listing
 
 
-def _folder_listing(uri: str, resolve: Resolver, partition: tuple[tuple[str, str | None], ...],
-                    warnings: list[str] | None) -> Listing:
+def _folder_listing(
+    uri: str, resolve: Resolver, partition: tuple[tuple[str, str | None], ...], warnings: list[str] | None
+) -> Listing:
     """Every file below a location; ``"$path"`` shows the location's URI, as Athena does."""
     folder = Path(resolve(uri))
     if not folder.is_dir():
@@ -126,4 +131,3 @@ def _folder_listing(uri: str, resolve: Resolver, partition: tuple[tuple[str, str
         shown = uri.rstrip("/") + "/" + Path(full).relative_to(folder).as_posix() if uri.startswith("s3://") else full
         files.append(LogFile(full, shown, size, partition))
     return Listing(files, listed=len(files))
-

@@ -17,24 +17,25 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Union
+from typing import Any
 
 from sqlglot import exp
 
-Value = Union[str, Decimal]
-Truth = Union[bool, None]
+Value = str | Decimal
+Truth = bool | None
 
 _UNKNOWN = object()
 
-_COMPARISONS = {
-    exp.EQ: lambda a, b: a == b,
-    exp.NEQ: lambda a, b: a != b,
-    exp.LT: lambda a, b: a < b,
-    exp.LTE: lambda a, b: a <= b,
-    exp.GT: lambda a, b: a > b,
-    exp.GTE: lambda a, b: a >= b,
+_COMPARISONS: dict[type[exp.Expr], Callable[[Any, Any], bool]] = {
+    exp.EQ: operator.eq,
+    exp.NEQ: operator.ne,
+    exp.LT: operator.lt,
+    exp.LTE: operator.le,
+    exp.GT: operator.gt,
+    exp.GTE: operator.ge,
 }
 
 
@@ -92,9 +93,11 @@ class Pruner:
             inner = self._truth(node.this, values)
             return None if inner is None else not inner
         compare = _COMPARISONS.get(type(node))
-        if compare is not None:
+        if compare is not None and isinstance(node, exp.Binary):
             left, right = self._value(node.left, values), self._value(node.right, values)
-            return compare(left, right) if _comparable(left, right) else None
+            if not _comparable(left, right):
+                return None
+            return compare(left, right)
         if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
             needle = self._value(node.this, values)
             options = [self._value(option, values) for option in node.expressions]

@@ -33,7 +33,7 @@ def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
 def _literal_text(node: exp.Expr | None, what: str) -> str:
     if not isinstance(node, exp.Literal) or not node.is_string:
         raise NotSupportedError(f"{what} that is not a string literal")
-    return node.this
+    return str(node.this)
 
 
 def duckdb_json_path(path: exp.Expr) -> exp.Expr:
@@ -150,10 +150,31 @@ def to_iso8601(node: exp.Expr) -> exp.Expr:
 
 
 _JODA = [
-    ("yyyy", "%Y"), ("YYYY", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"), ("M", "%-m"),
-    ("dd", "%d"), ("d", "%-d"), ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"),
-    ("m", "%-M"), ("ss", "%S"), ("s", "%-S"), ("SSSSSS", "%f"), ("SSS", "%g"), ("a", "%p"),
-    ("EEEE", "%A"), ("EEE", "%a"), ("ZZ", "%z"), ("Z", "%z"), ("DDD", "%j"),
+    ("yyyy", "%Y"),
+    ("YYYY", "%Y"),
+    ("yy", "%y"),
+    ("MMMM", "%B"),
+    ("MMM", "%b"),
+    ("MM", "%m"),
+    ("M", "%-m"),
+    ("dd", "%d"),
+    ("d", "%-d"),
+    ("HH", "%H"),
+    ("H", "%-H"),
+    ("hh", "%I"),
+    ("h", "%-I"),
+    ("mm", "%M"),
+    ("m", "%-M"),
+    ("ss", "%S"),
+    ("s", "%-S"),
+    ("SSSSSS", "%f"),
+    ("SSS", "%g"),
+    ("a", "%p"),
+    ("EEEE", "%A"),
+    ("EEE", "%a"),
+    ("ZZ", "%z"),
+    ("Z", "%z"),
+    ("DDD", "%j"),
 ]
 
 
@@ -170,7 +191,7 @@ def joda_to_strftime(pattern: str) -> str:
             end = pattern.find("'", i + 1)
             if end == -1:
                 raise NotSupportedError(f"unterminated quote in date pattern '{pattern}'")
-            out += "'" if end == i + 1 else pattern[i + 1:end].replace("%", "%%")
+            out += "'" if end == i + 1 else pattern[i + 1 : end].replace("%", "%%")
             i = end + 1
             continue
         if char.isalpha():
@@ -191,7 +212,9 @@ def format_datetime(node: exp.Expr) -> exp.Expr:
     """``format_datetime(ts, 'yyyy-MM-dd')`` with a Joda pattern, as ``strftime``."""
     if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime":
         value, pattern = node.expressions
-        return _call("strftime", value, exp.Literal.string(joda_to_strftime(_literal_text(pattern, "a format_datetime pattern"))))
+        return _call(
+            "strftime", value, exp.Literal.string(joda_to_strftime(_literal_text(pattern, "a format_datetime pattern")))
+        )
     return node
 
 
