@@ -34,8 +34,13 @@ def write_logs(tmp_path: Path):  # type: ignore[no-untyped-def]
     root = tmp_path / "logs"
     counter = iter(range(10**6))
 
-    def write(records: list[dict[str, Any]], account: str = "123456789012", region: str = "us-east-1",
-              day: dt.date = dt.date(2025, 2, 12), gz: bool = True) -> Path:
+    def write(
+        records: list[dict[str, Any]],
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        day: dt.date = dt.date(2025, 2, 12),
+        gz: bool = True,
+    ) -> Path:
         name = f"{account}_CloudTrail_{region}_{day:%Y%m%d}T0000Z_{next(counter):016d}.json" + (".gz" if gz else "")
         return write_log(log_folder(root, account, region, day), name, records, gz)
 

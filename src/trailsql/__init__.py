@@ -9,7 +9,7 @@
 (2,)
 """
 
-from trailsql.dbapi import Connection, connect
+from trailsql.dbapi import Connection, apilevel, connect, paramstyle, threadsafety
 
 __version__ = "0.1.0"
-__all__ = ["Connection", "__version__", "connect"]
+__all__ = ["Connection", "__version__", "apilevel", "connect", "paramstyle", "threadsafety"]

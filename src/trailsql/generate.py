@@ -162,11 +162,14 @@ _ERRORS = [
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    """What to generate. ``events`` are spread evenly over accounts, regions and days."""
+    """What to generate. ``events`` are spread evenly over accounts, regions and days.
+
+    The defaults cover the account, regions and days the seed workload queries.
+    """
 
     events: int = 10_000
-    accounts: tuple[str, ...] = ("111122223333",)
-    regions: tuple[str, ...] = ("us-east-1", "us-west-2")
+    accounts: tuple[str, ...] = ("123456789012",)
+    regions: tuple[str, ...] = ("us-east-1", "us-west-2", "eu-west-1")
     start: date = date(2025, 2, 10)
     days: int = 3
     events_per_file: int = 500
@@ -319,7 +322,7 @@ def _plan(options: GenerateOptions, out: Path) -> Iterator[_FileJob]:
         for i, size in enumerate(sizes):
             begin = base + timedelta(seconds=i * window)
             suffix = "".join(rng.choices(string.ascii_letters + string.digits, k=16))
-            stamp = (begin + timedelta(seconds=window)).strftime("%Y%m%dT%H%MZ")
+            stamp = begin.strftime("%Y%m%dT%H%MZ")
             name = f"{account}_CloudTrail_{region}_{stamp}_{suffix}.json.gz"
             yield _FileJob(str(folder / name), account, region, begin, window, size, rng.getrandbits(32))
 

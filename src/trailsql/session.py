@@ -16,7 +16,7 @@ from trailsql.catalog.ddl import table_from_ddl
 from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
-from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError
 from trailsql.sql.parse import parse
 from trailsql.sql.planner import plan_query
 
@@ -56,10 +56,12 @@ class Session:
         self.logs = os.fspath(logs) if logs is not None else None
         self.strict = strict
         self.engine = DuckDBEngine()
+        self.closed = False
         for ddl in self.workspace.stored_ddl():
             self.execute(ddl)
 
     def close(self) -> None:
+        self.closed = True
         self.engine.close()
 
     def table(self, name: str) -> Table | None:
@@ -71,6 +73,8 @@ class Session:
 
     def execute(self, sql: str) -> Result:
         """Run every statement in ``sql``; the result is the last statement's."""
+        if self.closed:
+            raise TrailsqlError("the connection is closed")
         statements = parse(sql)
         if not statements:
             raise CatalogError("no SQL statement given")
@@ -95,6 +99,8 @@ class Session:
             return Result(_message_table(f"table {name} dropped"))
         if isinstance(statement, exp.Query):
             plan = plan_query(statement, self.table, self.workspace.resolve)
+            if self.strict and plan.warnings:
+                raise BadInputError(plan.warnings[0])
             table, stats = self.engine.run(plan, strict=self.strict)
             table = table.rename_columns([c.lower() for c in table.column_names])
             return Result(table, stats, plan.warnings)

@@ -13,7 +13,9 @@ the events scanned, at no extra pass over the data.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,11 +25,12 @@ import duckdb
 import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
-from trailsql.errors import BadInputError, TrailsqlError
+from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
 from trailsql.schema import PATH_COLUMN, Array, HiveType, Map, Struct, duckdb_type, json_key
+from trailsql.sources.files import LogFile
 from trailsql.sql.planner import Plan, Scan
 
-#: DuckDB refuses JSON documents larger than 16 MiB by default; CloudTrail files can be.
+#: The largest JSON document (one log file, uncompressed) the engine will read.
 MAX_OBJECT_BYTES = 1 << 30
 
 #: After this many failed runs that each named one bad file, check every file at once.
@@ -119,7 +122,13 @@ class DuckDBEngine:
         self.con.execute(MACROS)
         self._tally = _Tally()
         self.con.create_function(  # type: ignore[call-overload]
-            "__trailsql_tally", self._tally, ["VARCHAR", "BIGINT"], "BOOLEAN", type="arrow", side_effects=True
+            "__trailsql_tally",
+            self._tally,
+            ["VARCHAR", "BIGINT"],
+            "BOOLEAN",
+            type="arrow",
+            side_effects=True,
+            null_handling="special",
         )
         self._lock = threading.Lock()
 
@@ -130,86 +139,108 @@ class DuckDBEngine:
         """Run a plan; bad files are skipped and named in the stats (or raise under ``strict``)."""
         with self._lock:
             started = time.perf_counter()
-            stats = RunStats(
-                files_listed=sum(s.listing.listed for s in plan.scans),
-                files_pruned=sum(s.listing.pruned for s in plan.scans),
-            )
-            excluded: dict[str, str] = {}
-            failures = 0
+            files = _Files()
             while True:
                 self._tally.events.clear()
-                self._create_views(plan.scans, excluded)
                 try:
+                    self._create_views(plan.scans, files)
                     result = self.con.sql(plan.sql).to_arrow_table()
                     break
                 except duckdb.Error as error:
-                    bad = self._bad_file(plan.scans, excluded, str(error))
-                    if bad is None:
-                        raise TrailsqlError(_clean_message(error)) from None
-                    if strict:
-                        raise BadInputError(f"{bad}: {_clean_message(error)}") from None
-                    excluded[bad] = _clean_message(error)
-                    failures += 1
-                    if failures == _RETRIES_BEFORE_SWEEP:
-                        excluded.update(self._sweep(plan.scans, excluded))
+                    self._recover(plan.scans, files, error, strict)
                 finally:
                     self._drop_views(plan.scans)
-            scanned = {f.path: f.size for s in plan.scans for f in s.listing.files if f.path not in excluded}
-            stats.skipped = [Skipped(path, reason) for path, reason in excluded.items()]
-            for path, count in sorted(self._tally.events.items()):
-                if count is None:
-                    stats.skipped.append(Skipped(path, "not a CloudTrail log file (no Records array)"))
-                elif count == 0:
-                    stats.skipped.append(Skipped(path, "no events (empty Records array)"))
-                stats.events_scanned += count or 0
+            stats = self._stats(plan, files)
             if strict and stats.skipped:
                 first = stats.skipped[0]
                 raise BadInputError(f"{first.path}: {first.reason}")
-            stats.files_scanned = len(scanned)
-            stats.bytes_scanned = sum(scanned.values())
             stats.elapsed_s = time.perf_counter() - started
             return result, stats
 
-    def _create_views(self, scans: list[Scan], excluded: dict[str, str]) -> None:
+    def _recover(self, scans: list[Scan], files: _Files, error: duckdb.Error, strict: bool) -> None:
+        """Learn from a failed run which file to read differently or leave out; else raise."""
+        message = str(error)
+        too_big = _TOO_BIG.search(message)
+        if too_big and too_big.group(1) in {f.path for f in _all_files(scans)}:
+            needed = int(too_big.group(2))
+            current = files.big.get(too_big.group(1), 0)
+            if current < MAX_OBJECT_BYTES:
+                files.big[too_big.group(1)] = min(max(needed * 4, current * 4, 64 << 20), MAX_OBJECT_BYTES)
+                return
+        bad = self._bad_file(scans, files.excluded, message)
+        if bad is None:
+            raise _query_error(error) from None
+        if strict:
+            raise BadInputError(f"{bad}: {_clean_message(error)}") from None
+        files.excluded[bad] = _clean_message(error)
+        files.failures += 1
+        if files.failures == _RETRIES_BEFORE_SWEEP:
+            files.excluded.update(self._sweep(scans, files.excluded))
+
+    def _stats(self, plan: Plan, files: _Files) -> RunStats:
+        stats = RunStats(
+            files_listed=sum(s.listing.listed for s in plan.scans),
+            files_pruned=sum(s.listing.pruned for s in plan.scans),
+        )
+        stats.skipped = [Skipped(path, reason) for path, reason in files.excluded.items()]
+        for path, count in sorted(self._tally.events.items()):
+            if count is None:
+                stats.skipped.append(Skipped(path, "not a CloudTrail log file (no Records array)"))
+            elif count == 0:
+                stats.skipped.append(Skipped(path, "no events (empty Records array)"))
+            stats.events_scanned += count or 0
+        skipped = {s.path for s in stats.skipped}
+        scanned = {f.path: f.size for f in _all_files(plan.scans) if f.path not in skipped}
+        stats.files_scanned = len(scanned)
+        stats.bytes_scanned = sum(scanned.values())
+        return stats
+
+    def _create_views(self, scans: list[Scan], files: _Files) -> None:
         for scan in scans:
-            files = [f for f in scan.listing.files if f.path not in excluded]
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(scan.view)} AS {self._scan_sql(scan, files)}")
+            kept = [f for f in scan.listing.files if f.path not in files.excluded]
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {_quote(scan.view)} AS {self._scan_sql(scan, kept, files.big)}"
+            )
 
     def _drop_views(self, scans: list[Scan]) -> None:
         for scan in scans:
             self.con.execute(f"DROP VIEW IF EXISTS {_quote(scan.view)}")
-            self.con.unregister(scan.view + "_files")
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister(scan.view + "_files")
 
-    def _scan_sql(self, scan: Scan, files: list) -> str:  # type: ignore[type-arg]
-        """The SELECT that yields one row per event of ``files`` with the scan's columns."""
+    def _scan_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+        """The SELECT that yields one row per event of ``files`` with the scan's columns.
+
+        Files known to hold a JSON document over DuckDB's default 16 MiB are read by a
+        second reader with a larger limit: raising the limit for every file costs time.
+        """
         partition_names = scan.table.partition_names
-        select = [f"r.{_quote(json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
+        types = dict(scan.table.columns)
         if not files:
-            types = dict(scan.table.columns)
             empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
-            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in partition_names] + [
-                f"NULL::VARCHAR AS {_quote(PATH_COLUMN)}"
-            ]
-            return f"SELECT {', '.join(empty) or 'NULL AS __none'} WHERE false"
-        structure = json.dumps(
-            {"Records": [{json_key(n): _structure(t) for n, t in scan.table.columns if n in scan.columns}]}
-        )
-        file_list = "[" + ", ".join(_string(f.path) for f in files) + "]"
+            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in (*partition_names, PATH_COLUMN)]
+            return f"SELECT {', '.join(empty)} WHERE false"
+        structure = json.dumps({"Records": [{json_key(n): _structure(types[n]) for n in scan.columns}]})
+        readers = []
+        for group, limit in _reader_groups(files, big):
+            file_list = "[" + ", ".join(_string(f.path) for f in group) + "]"
+            option = f", maximum_object_size={limit}" if limit else ""
+            readers.append(
+                f"SELECT json, filename FROM read_json_objects({file_list}, format='unstructured', filename=true{option})"
+            )
         events = (
             f"SELECT unnest(d.Records) AS r, filename FROM ("
-            f"SELECT from_json(json, {_string(structure)}) AS d, filename "
-            f"FROM read_json_objects({file_list}, format='unstructured', filename=true, "
-            f"maximum_object_size={MAX_OBJECT_BYTES})) WHERE __trailsql_tally(filename, len(d.Records))"
+            f"SELECT from_json(json, {_string(structure)}) AS d, filename FROM ({' UNION ALL '.join(readers)})"
+            f") WHERE __trailsql_tally(filename, len(d.Records))"
         )
         files_view = scan.view + "_files"
-        columns = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
+        columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
         for p in partition_names:
             columns[p] = [dict(f.partition).get(p) for f in files]
         self.con.register(files_view, pa.table(columns, schema=pa.schema([(c, pa.string()) for c in columns])))
+        select = [f"r.{_quote(json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
         select += [f"f.{_quote(p)} AS {_quote(p)}" for p in partition_names]
         select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
-        if not scan.columns:
-            select.insert(0, "1 AS __event")
         return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
 
     def _bad_file(self, scans: list[Scan], excluded: dict[str, str], message: str) -> str | None:
@@ -235,10 +266,52 @@ class DuckDBEngine:
         return bad
 
 
-def _paths(scans: list[Scan]) -> Iterator[str]:
+def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
     for scan in scans:
-        for f in scan.listing.files:
-            yield f.path
+        yield from scan.listing.files
+
+
+def _paths(scans: list[Scan]) -> Iterator[str]:
+    for f in _all_files(scans):
+        yield f.path
+
+
+def _reader_groups(files: list[LogFile], big: dict[str, int]) -> Iterator[tuple[list[LogFile], int | None]]:
+    """Files in groups that share one ``maximum_object_size`` (None: DuckDB's default)."""
+    normal = [f for f in files if f.path not in big]
+    if normal:
+        yield normal, None
+    large = [f for f in files if f.path in big]
+    if large:
+        yield large, max(big[f.path] for f in large)
+
+
+@dataclass
+class _Files:
+    """What the engine learnt about files from failed runs of one query."""
+
+    excluded: dict[str, str] = field(default_factory=dict)
+    big: dict[str, int] = field(default_factory=dict)
+    failures: int = 0
+
+
+_TOO_BIG = re.compile(r'"maximum_object_size" of \d+ bytes exceeded while reading file "(.+?)" \(>(\d+) bytes\)')
+
+#: DuckDB errors that mean a construct we cannot run, and what to call it.
+_UNSUPPORTED = [
+    (re.compile(r"UNNEST\(\) can only be applied to lists, structs and NULL, not MAP"), "UNNEST of a MAP"),
+]
+
+
+def _query_error(error: duckdb.Error) -> TrailsqlError:
+    """The error to raise for a failed query: not-supported constructs say so."""
+    message = _clean_message(error)
+    if message.startswith("not supported: "):
+        return NotSupportedError(message[len("not supported: ") :])
+    for pattern, what in _UNSUPPORTED:
+        if pattern.search(message):
+            return NotSupportedError(what)
+    return TrailsqlError(message)
 
 
 def _clean_message(error: Exception) -> str:

@@ -3,6 +3,10 @@
 The rewrites in :mod:`trailsql.sql.transforms` call these by name. Each follows Trino's
 documentation for the function of the same name without the ``trino_`` prefix,
 including its NULL handling; invalid JSON gives NULL, as in Trino.
+
+Timestamps with time zone are held in UTC (CloudTrail writes every time in UTC); a value
+in another zone would print and extract fields differently from Trino, so the functions
+that could make one refuse it with ``not supported``.
 """
 
 MACROS = r"""
@@ -15,21 +19,26 @@ CREATE OR REPLACE MACRO trino_json_extract(j, p) AS (
 );
 CREATE OR REPLACE MACRO trino_json_size(j, p) AS (
     CASE TRY(json_type(j, p))
-        WHEN 'ARRAY' THEN json_array_length(j, p)
-        WHEN 'OBJECT' THEN len(json_keys(j, p))
-        WHEN NULL THEN NULL
-        ELSE 0 END
+        WHEN 'ARRAY' THEN json_array_length(j, p)::BIGINT
+        WHEN 'OBJECT' THEN len(json_keys(j, p))::BIGINT
+        ELSE (CASE WHEN TRY(json_type(j, p)) IS NOT NULL THEN 0::BIGINT END) END
 );
 CREATE OR REPLACE MACRO trino_json_array_contains(j, v) AS (
     CASE WHEN TRY(json_type(j)) = 'ARRAY'
-         THEN list_contains(list_transform(json_extract(j, '$[*]'), e -> e::VARCHAR), to_json(v)::VARCHAR) END
+         THEN list_contains(list_transform(json_extract(j, '$[*]'), lambda e: e::VARCHAR), to_json(v)::VARCHAR) END
 );
 CREATE OR REPLACE MACRO trino_regexp_extract(s, p, g) AS (
     CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END
 );
 CREATE OR REPLACE MACRO trino_url_extract_host(u) AS (
-    CASE WHEN regexp_matches(u, '^[A-Za-z][A-Za-z0-9+.-]*://([^@/?#]*@)?[^/:?#]+')
-         THEN regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)', 1) END
+    CASE WHEN regexp_matches(u, '[ "<>\\^`{|}]|%([^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|[0-9A-Fa-f]?$)') THEN NULL
+         ELSE regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://([^@/?#]*@)?([^/:?#]*)', 2) END
+);
+CREATE OR REPLACE MACRO trino_from_iso8601_timestamp(s) AS (
+    CASE WHEN regexp_matches(s, 'T[0-9:.,]+([+-][0-9]{2}(:?[0-9]{2})?)$')
+              AND NOT regexp_matches(s, 'T[0-9:.,]+[+-]00(:?00)?$')
+         THEN error('not supported: timestamps with a time zone other than UTC (' || s || ')')
+         ELSE CAST(s AS TIMESTAMPTZ) END
 );
 CREATE OR REPLACE MACRO trino_to_iso8601(x) AS (
     CASE WHEN typeof(x) = 'DATE' THEN strftime(x::DATE, '%Y-%m-%d')

@@ -17,7 +17,10 @@ DuckDB's ``integer_division`` setting, which truncates toward zero as Trino does
 from __future__ import annotations
 
 import re
+import re._constants as sre_constants  # type: ignore[import-not-found]  # the stdlib regex parser: Java groups read alike
+import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Callable
+from typing import Any
 
 from sqlglot import exp
 
@@ -48,7 +51,8 @@ def duckdb_json_path(path: exp.Expr) -> exp.Expr:
     """
     if not isinstance(path, exp.JSONPath):
         if isinstance(path, exp.Literal) and path.is_string:
-            return path
+            # sqlglot leaves Trino's unquoted bracket keys ($[name]) unparsed.
+            return exp.Literal.string(re.sub(r"\[([A-Za-z_][A-Za-z0-9_]*)\]", r'."\1"', path.this))
         raise NotSupportedError("a JSON path that is not a string literal")
     out = ""
     for part in path.expressions:
@@ -127,11 +131,52 @@ def date_diff(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _group_is_optional(pattern: str, group: int) -> bool:
+    """Whether capture ``group`` of ``pattern`` can stay out of a successful match.
+
+    >>> _group_is_optional("ra(.)|blah(.)(.)", 2), _group_is_optional("a(b)c", 1)
+    (True, False)
+    """
+    try:
+        tree = sre_parse.parse(pattern)
+    except (re.error, OverflowError):
+        return False  # not Python syntax: the engine's parser decides
+
+    def walk(items: Any, optional: bool) -> bool:
+        for op, arg in items:
+            if op is sre_constants.SUBPATTERN:
+                if arg[0] == group and optional:
+                    return True
+                if walk(arg[-1], optional):
+                    return True
+            elif op is sre_constants.BRANCH:
+                if any(walk(branch, optional or len(arg[1]) > 1) for branch in arg[1]):
+                    return True
+            elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+                if walk(arg[2], optional or arg[0] == 0):
+                    return True
+            elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT) and walk(arg[1], True):
+                return True
+        return False
+
+    return walk(tree, False)
+
+
 def regexp_extract(node: exp.Expr) -> exp.Expr:
-    """Trino's ``regexp_extract`` is NULL when the pattern does not match; DuckDB's is ''."""
+    """Trino's ``regexp_extract`` is NULL when the pattern does not match; DuckDB's is ''.
+
+    A group that takes no part in a match is NULL in Trino and '' in DuckDB, and the two
+    cannot be told apart afterwards: such groups are refused.
+    """
     if isinstance(node, exp.RegexpExtract):
         group = node.args.get("group") or exp.Literal.number(0)
-        return _call("trino_regexp_extract", node.this, node.expression, group)
+        pattern = node.expression
+        literal = isinstance(pattern, exp.Literal) and pattern.is_string and isinstance(group, exp.Literal)
+        if literal and _group_is_optional(pattern.this, int(group.this)):
+            raise NotSupportedError(
+                f"regexp_extract of group {group.this} of '{pattern.this}', which may not take part in a match"
+            )
+        return _call("trino_regexp_extract", node.this, pattern, group)
     return node
 
 
@@ -227,21 +272,74 @@ def parse_datetime(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def unnest_row_columns(node: exp.Expr) -> exp.Expr:
-    """``CROSS JOIN UNNEST(rows) AS t(a, b, c)`` expands each ROW into columns, as Trino does.
+_UTC_SUFFIX = re.compile(r"(\s*(UTC|Z|GMT|Etc/UTC|[+-]00(:?00)?))$", re.IGNORECASE)
+_ZONE_SUFFIX = re.compile(r"\d(\s*[A-Za-z][A-Za-z_/+-]*|\s*[+-]\d{1,2}(:?\d{2})?)$")
 
-    DuckDB's UNNEST yields the struct as one column; a lateral subquery expands it.
+
+def timestamp_with_zone_literal(node: exp.Expr) -> exp.Expr:
+    """``TIMESTAMP '... UTC'`` is fine; a literal in another zone is refused.
+
+    Timestamps with time zone are held in UTC; Trino keeps the zone, which changes how the
+    value prints and what ``hour()`` returns.
+    """
+    if (
+        isinstance(node, exp.Cast)
+        and node.to.is_type(exp.DType.TIMESTAMPTZ)
+        and isinstance(node.this, exp.Literal)
+        and node.this.is_string
+    ):
+        text = node.this.this.strip()
+        utc = _UTC_SUFFIX.search(text)
+        if utc:
+            return exp.cast(exp.Literal.string(text[: utc.start()] + "+00:00"), exp.DataType.build("TIMESTAMPTZ"))
+        if _ZONE_SUFFIX.search(text):
+            raise NotSupportedError(f"timestamps with a time zone other than UTC ('{text}')")
+    return node
+
+
+def from_iso8601_timestamp(node: exp.Expr) -> exp.Expr:
+    """``from_iso8601_timestamp`` refuses (at run time) offsets other than UTC: see above."""
+    if isinstance(node, exp.FromISO8601Timestamp):
+        return _call("trino_from_iso8601_timestamp", node.this)
+    return node
+
+
+def unnest_columns(node: exp.Expr) -> exp.Expr:
+    """Trino's ``UNNEST`` as a DuckDB lateral subquery.
+
+    ``UNNEST(rows) AS t(a, b, c)`` expands each ROW into columns; ``UNNEST(x, y) AS t(a, b)``
+    zips arrays, padding the shorter with NULLs; ``WITH ORDINALITY`` adds the 1-based
+    position. A single alias column over an array of rows keeps the row whole, as the
+    AWS documentation's ``CROSS JOIN UNNEST(resources) AS t(r)`` expects.
     """
     if not isinstance(node, exp.Unnest):
         return node
     alias = node.args.get("alias")
-    columns = alias.columns if isinstance(alias, exp.TableAlias) else []
-    if len(node.expressions) != 1 or len(columns) < 2 or node.args.get("offset"):
+    columns = list(alias.columns) if isinstance(alias, exp.TableAlias) else []
+    arrays = node.expressions
+    ordinality = bool(node.args.get("offset"))
+    if len(arrays) == 1 and not ordinality and len(columns) < 2:
         return node
-    inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("__row"))).from_(
-        exp.select(exp.alias_(exp.Unnest(expressions=[node.expressions[0]]), "__row")).subquery()
-    )
-    return exp.Lateral(this=inner.subquery(), alias=alias)
+    names = [f"__u{i}" for i in range(len(arrays))]
+    inner = exp.select(*[exp.alias_(exp.Unnest(expressions=[a.copy()]), n) for a, n in zip(arrays, names, strict=True)])
+    if ordinality:
+        longest = (
+            exp.func("greatest", *[exp.func("len", a.copy()) for a in arrays])
+            if len(arrays) > 1
+            else exp.func("len", arrays[0].copy())
+        )
+        positions = exp.func("range", exp.Literal.number(1), exp.Add(this=longest, expression=exp.Literal.number(1)))
+        inner = inner.select(exp.alias_(exp.Unnest(expressions=[positions]), "__ord"))
+    expected = len(arrays) + int(ordinality)
+    if len(columns) == expected or not columns:
+        outer: list[exp.Expr] = [exp.column(n) for n in names]
+    elif len(arrays) == 1:
+        outer = [exp.Column(this=exp.Star(), table=exp.to_identifier(names[0]))]
+    else:
+        raise NotSupportedError("UNNEST of several arrays of rows into their fields")
+    if ordinality:
+        outer.append(exp.column("__ord"))
+    return exp.Lateral(this=exp.select(*outer).from_(inner.subquery()).subquery(), alias=alias)
 
 
 #: The rewrites, applied in this order to every node of a statement.
@@ -256,7 +354,9 @@ TRANSFORMS: tuple[Transform, ...] = (
     to_iso8601,
     format_datetime,
     parse_datetime,
-    unnest_row_columns,
+    timestamp_with_zone_literal,
+    from_iso8601_timestamp,
+    unnest_columns,
 )
 
 

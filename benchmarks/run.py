@@ -1,0 +1,180 @@
+"""``make bench``: trailsql's scan speed on generated logs, against peers in the same run.
+
+    BENCH_EVENTS=2000000 (default)   events to generate (cached under benchmarks/data/)
+    BENCH_REPEAT=3 (default)         runs per trailsql case; the median is reported
+    BENCH_PEERS=duckdb,python,jq     peers to run (each once: they are slow)
+
+Cases: a count by eventName over all the gzipped logs (the issue's headline figure),
+then every query of the seed workload verbatim over its CREATE EXTERNAL TABLE. Peers:
+DuckDB's plain ``read_json`` over the same files, a Python ``gzip`` + ``json`` loop,
+and jq. Results are printed and written as JSON under ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from trailsql.generate import GenerateOptions, generate
+from trailsql.seed import SEED_DAY, fill_daily_placeholders, load_seed
+from trailsql.session import Session
+
+HERE = Path(__file__).parent
+EVENTS = int(os.environ.get("BENCH_EVENTS", "2000000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+PEERS = [p for p in os.environ.get("BENCH_PEERS", "duckdb,python,jq").split(",") if p]
+COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
+
+
+def logs_for(events: int) -> Path:
+    """Generated logs of ``events`` events, made once and kept between runs."""
+    root = HERE / "data" / f"events-{events}"
+    done = root / ".complete"
+    if not done.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"generating {events:,} events into {root} ...", flush=True)
+        generate(root, GenerateOptions(events=events, days=3))
+        done.touch()
+    return root
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Median seconds over ``repeat`` runs, and the last run's result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def files_of(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*.json.gz"))
+
+
+def peer_duckdb_read_json(files: list[str]) -> dict[str, int]:
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT r.eventName, count(*) FROM (SELECT unnest(Records) AS r FROM read_json(?, "
+        "columns={'Records': 'STRUCT(eventName VARCHAR)[]'}, format='unstructured')) GROUP BY 1",
+        [files],
+    ).fetchall()
+    return dict(rows)
+
+
+def peer_python(files: list[str]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for path in files:
+        with gzip.open(path, "rb") as fh:
+            counts.update(r["eventName"] for r in json.load(fh)["Records"])
+    return dict(counts)
+
+
+def peer_jq(files: list[str]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for start in range(0, len(files), 500):
+        zcat = subprocess.Popen(["zcat", *files[start : start + 500]], stdout=subprocess.PIPE)
+        out = subprocess.run(["jq", "-r", ".Records[].eventName"], stdin=zcat.stdout, capture_output=True, check=True)
+        zcat.wait()
+        counts.update(out.stdout.decode().split())
+    return dict(counts)
+
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def main() -> None:
+    root = logs_for(EVENTS)
+    files = files_of(root)
+    raw_bytes = sum(os.path.getsize(f) for f in files)
+    print(f"{EVENTS:,} events in {len(files):,} files, {raw_bytes / 1e6:.0f} MB gzipped", flush=True)
+    results: dict[str, object] = {"events": EVENTS, "files": len(files), "gz_bytes": raw_bytes, "machine": machine()}
+
+    session = Session(logs=root)
+    seconds, result = timed(lambda: session.execute(COUNT_SQL), REPEAT)
+    expected = {r["eventname"]: r["n"] for r in result.table.to_pylist()}  # type: ignore[attr-defined]
+    assert sum(expected.values()) == EVENTS, "trailsql did not count every event"
+    rows = [("trailsql: count by eventName (raw .json.gz)", seconds, EVENTS / seconds, 1.0)]
+    print(f"trailsql count by eventName: {seconds:.2f} s, {EVENTS / seconds:,.0f} events/s", flush=True)
+
+    peers = {
+        "duckdb": ("DuckDB read_json (columns=...)", peer_duckdb_read_json),
+        "python": ("Python gzip + json loop, 1 process", peer_python),
+        "jq": ("zcat | jq", peer_jq),
+    }
+    for key in PEERS:
+        if key == "jq" and shutil.which("jq") is None:
+            continue
+        label, fn = peers[key]
+        peer_seconds, counts = timed(lambda fn=fn: fn(files), 1)  # type: ignore[misc]
+        assert counts == expected, f"{label} counted differently"
+        rows.append((f"peer: {label}", peer_seconds, EVENTS / peer_seconds, peer_seconds / seconds))
+        print(f"{label}: {peer_seconds:.2f} s ({peer_seconds / seconds:.1f}x trailsql's time)", flush=True)
+    results["count_by_eventname"] = [
+        {"case": c, "seconds": round(s, 3), "events_per_s": round(e), "time_vs_trailsql": round(r, 2)}
+        for c, s, e, r in rows
+    ]
+
+    seed = load_seed()
+    ddl_session = Session(location_maps={"s3://your-cloudtrail-bucket": str(root)})
+    ddl_session.execute(seed[0].sql)
+    seed_rows = []
+    for statement in seed[1:]:
+        sql = fill_daily_placeholders(statement.sql, SEED_DAY)
+        seed_seconds, out = timed(lambda sql=sql: ddl_session.execute(sql), REPEAT)  # type: ignore[misc]
+        stats = out.stats  # type: ignore[attr-defined]
+        seed_rows.append(
+            {
+                "query": statement.name,
+                "seconds": round(seed_seconds, 3),
+                "rows": out.table.num_rows,  # type: ignore[attr-defined]
+                "files_scanned": stats.files_scanned,
+                "events_scanned": stats.events_scanned,
+            }
+        )
+        print(f"seed: {statement.name}: {seed_seconds:.2f} s, {stats.events_scanned:,} events scanned", flush=True)
+    results["seed_raw"] = seed_rows
+    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    print()
+    print(f"{'case':58} {'seconds':>8} {'events/s':>12} {'time / trailsql':>16}")
+    for case, s, e, r in rows:
+        print(f"{case:58} {s:8.2f} {e:12,.0f} {r:16.2f}")
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    out_file = out_dir / f"{dt.date.today():%Y-%m-%d}-raw-{EVENTS}.json"
+    out_file.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {out_file.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()
