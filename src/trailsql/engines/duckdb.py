@@ -214,12 +214,12 @@ class DuckDBEngine:
         Files known to hold a JSON document over DuckDB's default 16 MiB are read by a
         second reader with a larger limit: raising the limit for every file costs time.
         """
-        partition_names = scan.table.partition_names
         types = dict(scan.table.columns)
+        extras = [*scan.partitions, PATH_COLUMN] if scan.path else scan.partitions
         if not files:
             empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
-            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in (*partition_names, PATH_COLUMN)]
-            return f"SELECT {', '.join(empty)} WHERE false"
+            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
+            return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
         structure = json.dumps({"Records": [{json_key(n): _structure(types[n]) for n in scan.columns}]})
         readers = []
         for group, limit in _reader_groups(files, big):
@@ -233,14 +233,18 @@ class DuckDBEngine:
             f"SELECT from_json(json, {_string(structure)}) AS d, filename FROM ({' UNION ALL '.join(readers)})"
             f") WHERE __trailsql_tally(filename, len(d.Records))"
         )
+        select = [f"r.{_quote(json_key(name))} AS {_quote(name.lower())}" for name in scan.columns] or ["1 AS __event"]
+        if not extras:
+            return f"SELECT {', '.join(select)} FROM ({events})"
+        # Partition values and "$path" come from a small table of the files, joined by name.
         files_view = scan.view + "_files"
         columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
-        for p in partition_names:
+        for p in scan.partitions:
             columns[p] = [dict(f.partition).get(p) for f in files]
         self.con.register(files_view, pa.table(columns, schema=pa.schema([(c, pa.string()) for c in columns])))
-        select = [f"r.{_quote(json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
-        select += [f"f.{_quote(p)} AS {_quote(p)}" for p in partition_names]
-        select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
+        select += [f"f.{_quote(p)} AS {_quote(p)}" for p in scan.partitions]
+        if scan.path:
+            select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
         return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
 
     def _bad_file(self, scans: list[Scan], excluded: dict[str, str], message: str) -> str | None:

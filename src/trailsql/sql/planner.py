@@ -18,6 +18,7 @@ from sqlglot import exp
 from trailsql.catalog import projection
 from trailsql.catalog.table import Table
 from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.schema import PATH_COLUMN
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
@@ -28,12 +29,18 @@ _view_ids = itertools.count(1)
 
 @dataclass
 class Scan:
-    """One table reference of a query: the view that replaces it and what it reads."""
+    """One table reference of a query: the view that replaces it and what it reads.
+
+    ``columns`` are the data columns the query names, ``partitions`` the partition
+    columns, and ``path`` whether it reads ``"$path"``; nothing else is extracted.
+    """
 
     view: str
     table: Table
     listing: Listing
     columns: list[str]
+    partitions: list[str]
+    path: bool
 
 
 @dataclass
@@ -58,7 +65,8 @@ def _referenced_names(statement: exp.Expr) -> set[str]:
 
 
 def _reads_all_columns(statement: exp.Expr) -> bool:
-    return any(True for _ in statement.find_all(exp.Star))
+    """``SELECT *`` or ``t.*`` somewhere (``count(*)`` reads no column)."""
+    return any(isinstance(star.parent, (exp.Select, exp.Column)) for star in statement.find_all(exp.Star))
 
 
 def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resolve: Resolver) -> Plan:
@@ -82,8 +90,9 @@ def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resol
         pruner = Pruner(predicate, set(table.partition_names), {alias, ref.name})
         listing = list_table(table, pruner, predicate, resolve, warnings)
         columns = [n for n, _ in table.columns if read_all or n.lower() in names]
+        partitions = [p for p in table.partition_names if read_all or p in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
-        scans.append(Scan(view, table, listing, columns))
+        scans.append(Scan(view, table, listing, columns, partitions, read_all or PATH_COLUMN in names))
         ref.replace(
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         )
