@@ -220,7 +220,9 @@ class DuckDBEngine:
             empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
             empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
             return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
-        structure = json.dumps({"Records": [{json_key(n): _structure(types[n]) for n in scan.columns}]})
+        # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
+        wanted = {json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
+        structure = json.dumps({"Records": [wanted]})
         readers = []
         for group, limit in _reader_groups(files, big):
             file_list = "[" + ", ".join(_string(f.path) for f in group) + "]"
