@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -10,21 +12,102 @@ from trailsql.errors import SqlSyntaxError
 
 DIALECT = "athena"
 
+#: What a statement may be; anything else (``SELEC x`` parses as an alias) is a syntax error.
+STATEMENTS = (
+    exp.Query,
+    exp.DDL,
+    exp.Drop,
+    exp.Command,
+    exp.Describe,
+    exp.Show,
+    exp.Insert,
+    exp.Delete,
+    exp.Update,
+    exp.Merge,
+    exp.Alter,
+    exp.Use,
+    exp.Set,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+)
+
+_TOKEN = re.compile(
+    r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>"
+)
+
+
+def _readable(message: str) -> str:
+    """sqlglot's token reprs as plain words: ``end of input`` or ``'FROM'``."""
+    message = _TOKEN.sub(lambda m: "end of input" if m.group(1) == "SENTINEL" else f"'{m.group(2)}'", message)
+    return re.sub(r"<class 'sqlglot\.[\w.]*\.(\w+)'>", r"\1", message)
+
+
+def _unterminated(sql: str) -> tuple[int, int] | None:
+    """Line and column (1-based) of a quote that is never closed, skipping comments."""
+    i, line, col = 0, 1, 1
+    while i < len(sql):
+        two = sql[i : i + 2]
+        if two == "--":
+            end = sql.find("\n", i)
+            i = len(sql) if end == -1 else end
+            continue
+        if two == "/*":
+            end = sql.find("*/", i + 2)
+            if end == -1:
+                return line, col
+            skipped = sql[i : end + 2]
+            line += skipped.count("\n")
+            col = len(skipped) - skipped.rfind("\n") if "\n" in skipped else col + len(skipped)
+            i = end + 2
+            continue
+        char = sql[i]
+        if char in "'\"`":
+            j = i + 1
+            while j < len(sql):
+                if sql[j] == char and sql[j + 1 : j + 2] == char:
+                    j += 2
+                elif sql[j] == char:
+                    break
+                else:
+                    j += 1
+            if j >= len(sql):
+                return line, col
+            quoted = sql[i : j + 1]
+            line += quoted.count("\n")
+            col = len(quoted) - quoted.rfind("\n") if "\n" in quoted else col + len(quoted)
+            i = j + 1
+            continue
+        line, col = (line + 1, 1) if char == "\n" else (line, col + 1)
+        i += 1
+    return None
+
 
 def parse(sql: str) -> list[exp.Expr]:
     """Every statement in ``sql``; a syntax error names its line and column."""
     try:
-        statements = sqlglot.parse(sql, read=DIALECT)
+        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
-        message = first.get("description") or str(error)
-        near = first.get("highlight")
-        if near:
-            message += f" (near '{near}')"
+        message = _readable(first.get("description") or str(error))
+        if first.get("highlight"):
+            message += f" (near '{first['highlight']}')"
         raise SqlSyntaxError(message, first.get("line"), first.get("col")) from None
-    except TokenError as error:
-        raise SqlSyntaxError(str(error)) from None
-    return [s for s in statements if s is not None]
+    except TokenError:
+        where = _unterminated(sql)
+        raise SqlSyntaxError("unterminated quoted string or comment", *(where or (None, None))) from None
+    for statement in statements:
+        if not isinstance(statement, STATEMENTS):
+            word = statement.sql(DIALECT).split()[0] if statement.sql(DIALECT) else "?"
+            line, col = _position_of(sql, word)
+            raise SqlSyntaxError(f"expected a statement such as SELECT, found '{word}'", line, col)
+    return statements
+
+
+def _position_of(sql: str, word: str) -> tuple[int, int]:
+    index = max(sql.find(word), 0)
+    before = sql[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 def parse_one(sql: str) -> exp.Expr:
