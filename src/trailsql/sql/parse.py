@@ -43,43 +43,44 @@ def _readable(message: str) -> str:
     return re.sub(r"<class 'sqlglot\.[\w.]*\.(\w+)'>", r"\1", message)
 
 
+def _advance(line: int, col: int, text: str) -> tuple[int, int]:
+    """The position after ``text``, starting from ``line``, ``col``."""
+    if "\n" in text:
+        return line + text.count("\n"), len(text) - text.rfind("\n")
+    return line, col + len(text)
+
+
+def _closing(sql: str, i: int) -> int:
+    """The index just past the end of the quoted text or comment starting at ``i`` (-1: none)."""
+    if sql.startswith("--", i):
+        end = sql.find("\n", i)
+        return len(sql) if end == -1 else end
+    if sql.startswith("/*", i):
+        end = sql.find("*/", i + 2)
+        return -1 if end == -1 else end + 2
+    quote, j = sql[i], i + 1
+    while j < len(sql):
+        if sql[j] == quote and sql[j + 1 : j + 2] == quote:
+            j += 2
+        elif sql[j] == quote:
+            return j + 1
+        else:
+            j += 1
+    return -1
+
+
 def _unterminated(sql: str) -> tuple[int, int] | None:
-    """Line and column (1-based) of a quote that is never closed, skipping comments."""
+    """Line and column (1-based) of a quote or comment that is never closed."""
     i, line, col = 0, 1, 1
     while i < len(sql):
-        two = sql[i : i + 2]
-        if two == "--":
-            end = sql.find("\n", i)
-            i = len(sql) if end == -1 else end
-            continue
-        if two == "/*":
-            end = sql.find("*/", i + 2)
+        if sql[i] in "'\"`" or sql.startswith(("--", "/*"), i):
+            end = _closing(sql, i)
             if end == -1:
                 return line, col
-            skipped = sql[i : end + 2]
-            line += skipped.count("\n")
-            col = len(skipped) - skipped.rfind("\n") if "\n" in skipped else col + len(skipped)
-            i = end + 2
-            continue
-        char = sql[i]
-        if char in "'\"`":
-            j = i + 1
-            while j < len(sql):
-                if sql[j] == char and sql[j + 1 : j + 2] == char:
-                    j += 2
-                elif sql[j] == char:
-                    break
-                else:
-                    j += 1
-            if j >= len(sql):
-                return line, col
-            quoted = sql[i : j + 1]
-            line += quoted.count("\n")
-            col = len(quoted) - quoted.rfind("\n") if "\n" in quoted else col + len(quoted)
-            i = j + 1
-            continue
-        line, col = (line + 1, 1) if char == "\n" else (line, col + 1)
-        i += 1
+        else:
+            end = i + 1
+        line, col = _advance(line, col, sql[i:end])
+        i = end
     return None
 
 
@@ -105,9 +106,7 @@ def parse(sql: str) -> list[exp.Expr]:
 
 
 def _position_of(sql: str, word: str) -> tuple[int, int]:
-    index = max(sql.find(word), 0)
-    before = sql[:index]
-    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+    return _advance(1, 1, sql[: max(sql.find(word), 0)])
 
 
 def parse_one(sql: str) -> exp.Expr:
