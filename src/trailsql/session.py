@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from sqlglot import exp
 
-from trailsql.catalog.ddl import table_from_ddl
+from trailsql.catalog import statements as statements_module
 from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
-from trailsql.catalog.workspace import Workspace
+from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError
 from trailsql.sql.parse import parse
@@ -28,10 +28,6 @@ class Result:
     table: pa.Table
     stats: RunStats = field(default_factory=RunStats)
     warnings: list[str] = field(default_factory=list)
-
-
-def _message_table(message: str) -> pa.Table:
-    return pa.table({"result": [message]})
 
 
 class Session:
@@ -71,6 +67,15 @@ class Session:
             return default_table(os.path.abspath(self.logs))
         return found
 
+    def view(self, name: str) -> str | None:
+        return self.workspace.views.get(name.lower())
+
+    def partitions(self, name: str) -> list[Partition]:
+        return self.workspace.partitions.get(name.lower(), [])
+
+    def resolve(self, uri: str) -> str:
+        return self.workspace.resolve(uri)
+
     def execute(self, sql: str) -> Result:
         """Run every statement in ``sql``; the result is the last statement's."""
         if self.closed:
@@ -78,30 +83,20 @@ class Session:
         statements = parse(sql)
         if not statements:
             raise CatalogError("no SQL statement given")
-        result = Result(_message_table("OK"))
+        result = Result(statements_module.message("OK"))
         for statement in statements:
             result = self._execute_one(statement, sql if len(statements) == 1 else statement.sql("athena"))
         return result
 
     def _execute_one(self, statement: exp.Expr, text: str) -> Result:
-        if isinstance(statement, exp.Create) and statement.kind == "TABLE":
-            name = statement.this.this.name.lower() if isinstance(statement.this, exp.Schema) else ""
-            if statement.args.get("exists") and name in self.workspace.tables:
-                return Result(_message_table(f"table {name} exists"))
-            table = table_from_ddl(statement, text)
-            self.workspace.save_table(table)
-            return Result(_message_table(f"table {table.name} created"))
-        if isinstance(statement, exp.Drop) and statement.kind == "TABLE":
-            name = statement.this.name.lower()
-            if name not in self.workspace.tables and not statement.args.get("exists"):
-                raise CatalogError(f"Table '{name}' does not exist")
-            self.workspace.drop_table(name)
-            return Result(_message_table(f"table {name} dropped"))
-        if isinstance(statement, exp.Query):
-            plan = plan_query(statement, self.table, self.workspace.resolve)
-            if self.strict and plan.warnings:
-                raise BadInputError(plan.warnings[0])
-            table, stats = self.engine.run(plan, strict=self.strict)
-            table = table.rename_columns([c.lower() for c in table.column_names])
-            return Result(table, stats, plan.warnings)
-        raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
+        answered = statements_module.run(statement, text, self.workspace)
+        if answered is not None:
+            return Result(answered)
+        if not isinstance(statement, exp.Query):
+            raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
+        plan = plan_query(statement, self)
+        if self.strict and plan.warnings:
+            raise BadInputError(plan.warnings[0])
+        table, stats = self.engine.run(plan, strict=self.strict)
+        table = table.rename_columns([c.lower() for c in table.column_names])
+        return Result(table, stats, plan.warnings)

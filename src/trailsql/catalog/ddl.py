@@ -67,6 +67,8 @@ def table_from_ddl(create: exp.Create, sql: str) -> Table:
         raise NotSupportedError("CREATE TABLE without a column list")
     properties: dict[str, str] = {}
     serde = None
+    serde_properties: dict[str, str] = {}
+    input_format = None
     location = None
     partitions: list[tuple[str, HiveType]] = []
     for prop in create.args["properties"].expressions if create.args.get("properties") else []:
@@ -74,6 +76,11 @@ def table_from_ddl(create: exp.Create, sql: str) -> Table:
             partitions = _column_defs(prop.this)
         elif isinstance(prop, exp.RowFormatSerdeProperty):
             serde = prop.this.name
+            extra = prop.args.get("serde_properties")
+            for item in extra.expressions if extra is not None else []:
+                serde_properties[item.this.name.lower()] = item.args["value"].name
+        elif isinstance(prop, exp.FileFormatProperty) and isinstance(prop.this, exp.InputOutputFormat):
+            input_format = prop.this.args["input_format"].name
         elif isinstance(prop, exp.LocationProperty):
             location = prop.this.name
         elif isinstance(prop, exp.Property) and isinstance(prop.this, exp.Literal):
@@ -94,4 +101,6 @@ def table_from_ddl(create: exp.Create, sql: str) -> Table:
         properties=properties,
         serde=serde,
         ddl=sql,
+        input_format=input_format,
+        serde_properties=serde_properties,
     )

@@ -26,11 +26,33 @@ class Table:
     serde: str | None = None
     layout: str = "projection"
     ddl: str | None = None
+    input_format: str | None = None
+    serde_properties: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> tuple[str, HiveType] | None:
         """The data column named ``name`` in any case."""
         lowered = name.lower()
         return next(((n, t) for n, t in self.columns if n.lower() == lowered), None)
+
+    def json_key(self, column: str) -> str:
+        """The JSON key a column reads: a SerDe ``mapping.<column>``, else CloudTrail's spelling."""
+        mapped = self.serde_properties.get(f"mapping.{column.lower()}")
+        return mapped if mapped is not None else schema.json_key(column)
+
+    @property
+    def unwraps_records(self) -> bool:
+        """Whether each file's ``Records`` array holds the rows (CloudTrail's input format).
+
+        Athena's ``CloudTrailInputFormat`` (or the old ``CloudTrailSerde``) unwraps it. A
+        DDL naming another input format (``TextInputFormat``) reads each JSON value as a
+        row, and so does one that declares a ``Records`` column itself. A DDL naming no
+        input format is read as CloudTrail logs, which is what its author meant.
+        """
+        if any(name.lower() == "records" for name, _ in self.columns):
+            return False
+        if self.input_format is None or (self.serde or "").endswith("CloudTrailSerde"):
+            return True
+        return self.input_format.endswith("CloudTrailInputFormat")
 
     @property
     def partition_names(self) -> tuple[str, ...]:

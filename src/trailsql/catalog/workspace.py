@@ -2,16 +2,20 @@
 
 Layout::
 
-    <workspace>/trailsql.toml   settings (TOML): [locations] maps s3:// prefixes to folders
-    <workspace>/tables/<name>.sql  the DDL of each table created, replayed on open
+    <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders
+    <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
+    <workspace>/views/<name>.sql         the query of each view
+    <workspace>/partitions/<name>.json   partitions added by ALTER TABLE / MSCK REPAIR
 
 Without a folder the workspace lives in memory for one connection.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +27,35 @@ from trailsql.errors import CatalogError, NotSupportedError
 CONFIG_FILE = "trailsql.toml"
 
 
+@dataclass(frozen=True)
+class Partition:
+    """A partition of a table without projection: its values and where its files are."""
+
+    values: tuple[tuple[str, str], ...]
+    location: str
+
+
 class Workspace:
-    """Tables created by DDL and the location maps, optionally kept in a folder."""
+    """Tables, views, partitions and location maps, optionally kept in a folder."""
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.config: dict[str, Any] = {}
         self.tables: dict[str, Table] = {}
+        self.views: dict[str, str] = {}
+        self.partitions: dict[str, list[Partition]] = {}
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             config_path = self.folder / CONFIG_FILE
             if config_path.exists():
                 with config_path.open("rb") as fh:
                     self.config = tomllib.load(fh)
+            self.views = {p.stem: p.read_text() for p in sorted(self.folder.glob("views/*.sql"))}
+            for path in sorted(self.folder.glob("partitions/*.json")):
+                self.partitions[path.stem] = [
+                    Partition(tuple((k, v) for k, v in p["values"]), p["location"])
+                    for p in json.loads(path.read_text())
+                ]
 
     @property
     def location_maps(self) -> dict[str, str]:
@@ -62,21 +82,42 @@ class Workspace:
 
     def save_table(self, table: Table) -> None:
         self.tables[table.name] = table
-        if self.folder is not None and table.ddl is not None:
-            folder = self.folder / "tables"
-            folder.mkdir(exist_ok=True)
-            _atomic_write(folder / f"{table.name}.sql", table.ddl)
+        if table.ddl is not None:
+            self._write("tables", f"{table.name}.sql", table.ddl)
 
     def drop_table(self, name: str) -> None:
         self.tables.pop(name, None)
-        if self.folder is not None:
-            (self.folder / "tables" / f"{name}.sql").unlink(missing_ok=True)
+        self.partitions.pop(name, None)
+        self._remove("tables", f"{name}.sql")
+        self._remove("partitions", f"{name}.json")
+
+    def save_view(self, name: str, query: str) -> None:
+        self.views[name] = query
+        self._write("views", f"{name}.sql", query)
+
+    def drop_view(self, name: str) -> None:
+        self.views.pop(name, None)
+        self._remove("views", f"{name}.sql")
+
+    def set_partitions(self, table: str, partitions: list[Partition]) -> None:
+        self.partitions[table] = partitions
+        data = [{"values": [list(kv) for kv in p.values], "location": p.location} for p in partitions]
+        self._write("partitions", f"{table}.json", json.dumps(data, indent=1))
 
     def stored_ddl(self) -> list[str]:
         """The DDL of the tables kept in the folder, to replay when the workspace opens."""
-        if self.folder is None or not (self.folder / "tables").is_dir():
+        if self.folder is None:
             return []
-        return [p.read_text() for p in sorted((self.folder / "tables").glob("*.sql"))]
+        return [p.read_text() for p in sorted(self.folder.glob("tables/*.sql"))]
+
+    def _write(self, kind: str, name: str, text: str) -> None:
+        if self.folder is not None:
+            (self.folder / kind).mkdir(exist_ok=True)
+            _atomic_write(self.folder / kind / name, text)
+
+    def _remove(self, kind: str, name: str) -> None:
+        if self.folder is not None:
+            (self.folder / kind / name).unlink(missing_ok=True)
 
     def _save_config(self) -> None:
         if self.folder is not None:

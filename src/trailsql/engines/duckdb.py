@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
 from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
-from trailsql.schema import PATH_COLUMN, Array, HiveType, Map, Struct, duckdb_type, json_key
+from trailsql.schema import PATH_COLUMN, Array, HiveType, Map, Struct, duckdb_type
 from trailsql.sources.files import LogFile
 from trailsql.sql.planner import Plan, Scan
 
@@ -108,7 +108,8 @@ class _Tally:
     def __call__(self, files: pa.Array, counts: pa.Array) -> pa.Array:
         with self.lock:
             for name, count in zip(files.to_pylist(), counts.to_pylist(), strict=True):
-                self.events[name] = count
+                known = self.events.get(name)
+                self.events[name] = count if known is None else known + (count or 0)
         return pa.array([True] * len(files), pa.bool_())
 
 
@@ -221,8 +222,8 @@ class DuckDBEngine:
             empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
             return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
         # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
-        wanted = {json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
-        structure = json.dumps({"Records": [wanted]})
+        table = scan.table
+        wanted = {table.json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
         readers = []
         for group, limit in _reader_groups(files, big):
             file_list = "[" + ", ".join(_string(f.path) for f in group) + "]"
@@ -230,12 +231,21 @@ class DuckDBEngine:
             readers.append(
                 f"SELECT json, filename FROM read_json_objects({file_list}, format='unstructured', filename=true{option})"
             )
-        events = (
-            f"SELECT unnest(d.Records) AS r, filename FROM ("
-            f"SELECT from_json(json, {_string(structure)}) AS d, filename FROM ({' UNION ALL '.join(readers)})"
-            f") WHERE __trailsql_tally(filename, len(d.Records))"
-        )
-        select = [f"r.{_quote(json_key(name))} AS {_quote(name.lower())}" for name in scan.columns] or ["1 AS __event"]
+        documents = " UNION ALL ".join(readers)
+        if table.unwraps_records:
+            structure = json.dumps({"Records": [wanted]})
+            events = (
+                f"SELECT unnest(d.Records) AS r, filename FROM ("
+                f"SELECT from_json(json, {_string(structure)}) AS d, filename FROM ({documents})"
+                f") WHERE __trailsql_tally(filename, len(d.Records))"
+            )
+        else:  # every JSON value in the file is a row
+            events = (
+                f"SELECT from_json(json, {_string(json.dumps(wanted))}) AS r, filename "
+                f"FROM ({documents}) WHERE __trailsql_tally(filename, 1)"
+            )
+        select = [f"r.{_quote(table.json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
+        select = select or ["1 AS __event"]
         if not extras:
             return f"SELECT {', '.join(select)} FROM ({events})"
         # Partition values and "$path" come from a small table of the files, joined by name.

@@ -12,15 +12,18 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlglot import exp
 
 from trailsql.catalog import projection
 from trailsql.catalog.table import Table
-from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.catalog.workspace import Partition
+from trailsql.errors import CatalogError
 from trailsql.schema import PATH_COLUMN
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
+from trailsql.sql.parse import parse_one
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
 from trailsql.sql.transforms import to_duckdb
 
@@ -55,6 +58,22 @@ class Plan:
 Resolver = Callable[[str], str]
 
 
+class Catalog(Protocol):
+    """What the planner needs to know of tables and views."""
+
+    def table(self, name: str) -> Table | None: ...
+
+    def view(self, name: str) -> str | None: ...
+
+    def partitions(self, name: str) -> list[Partition]: ...
+
+    def resolve(self, uri: str) -> str: ...
+
+
+#: Views that name views: how deep before we call it a cycle.
+_MAX_VIEW_DEPTH = 16
+
+
 def _cte_names(statement: exp.Expr) -> set[str]:
     return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
 
@@ -69,26 +88,44 @@ def _reads_all_columns(statement: exp.Expr) -> bool:
     return any(isinstance(star.parent, (exp.Select, exp.Column)) for star in statement.find_all(exp.Star))
 
 
-def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resolve: Resolver) -> Plan:
-    """The plan for a query over the tables that ``tables`` looks up by name."""
-    tree = statement.copy()
+def _base_refs(tree: exp.Expr) -> list[exp.Table]:
+    """Table references that are neither CTEs nor table functions."""
     ctes = _cte_names(tree)
+    return [
+        ref
+        for ref in tree.find_all(exp.Table)
+        if ref.name and not isinstance(ref.this, exp.Func) and (ref.args.get("db") or ref.name.lower() not in ctes)
+    ]
+
+
+def expand_views(tree: exp.Expr, catalog: Catalog) -> exp.Expr:
+    """Each reference to a view replaced by the view's query, as a subquery."""
+    for _ in range(_MAX_VIEW_DEPTH):
+        views = [(ref, catalog.view(ref.name.lower())) for ref in _base_refs(tree)]
+        views = [(ref, sql) for ref, sql in views if sql is not None and catalog.table(ref.name.lower()) is None]
+        if not views:
+            return tree
+        for ref, sql in views:
+            query = parse_one(sql or "")
+            ref.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ref.alias or ref.name))))
+    raise CatalogError(f"views nest deeper than {_MAX_VIEW_DEPTH} levels (a view that names itself?)")
+
+
+def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
+    """The plan for a query over the tables and views of ``catalog``."""
+    tree = expand_views(statement.copy(), catalog)
     names = _referenced_names(tree)
     read_all = _reads_all_columns(tree)
     scans: list[Scan] = []
     warnings: list[str] = []
-    for ref in list(tree.find_all(exp.Table)):
-        if not ref.name or isinstance(ref.this, exp.Func):
-            continue
-        if not ref.args.get("db") and ref.name.lower() in ctes:
-            continue
-        table = tables(ref.name.lower())
+    for ref in _base_refs(tree):
+        table = catalog.table(ref.name.lower())
         if table is None:
             raise CatalogError(f"TABLE_NOT_FOUND: Table '{ref.name}' does not exist")
         alias = ref.alias or ref.name
         predicate = applicable_predicate(ref)
         pruner = Pruner(predicate, set(table.partition_names), {alias, ref.name})
-        listing = list_table(table, pruner, predicate, resolve, warnings)
+        listing = list_table(table, pruner, predicate, catalog, warnings)
         columns = [n for n, _ in table.columns if read_all or n.lower() in names]
         partitions = [p for p in table.partition_names if read_all or p in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
@@ -100,7 +137,7 @@ def plan_query(statement: exp.Expr, tables: Callable[[str], Table | None], resol
 
 
 def list_table(
-    table: Table, pruner: Pruner, predicate: exp.Expr | None, resolve: Resolver, warnings: list[str]
+    table: Table, pruner: Pruner, predicate: exp.Expr | None, catalog: Catalog, warnings: list[str]
 ) -> Listing:
     """The files of ``table`` whose partitions may hold rows the query wants."""
     types = dict((name.lower(), typ) for name, typ in table.partitions)
@@ -109,6 +146,7 @@ def list_table(
         typed = {k: (decimal_or_text(v, types.get(k, "STRING")) if v is not None else None) for k, v in values.items()}
         return pruner.may_match(typed)
 
+    resolve = catalog.resolve
     if table.layout == "awslogs":
         root = Path(resolve(table.location))
         if not root.exists():
@@ -117,9 +155,12 @@ def list_table(
         return local.list_awslogs(root, may_match)
     if not table.partitions:
         return _folder_listing(table.location, resolve, (), warnings)
-    if not table.projected:
-        raise NotSupportedError(f"partitioned table {table.name} without partition projection")
     listing = Listing()
+    if not table.projected:
+        for partition in catalog.partitions(table.name):
+            if may_match(dict(partition.values)):
+                listing.extend(_folder_listing(partition.location, resolve, partition.values, None))
+        return listing
     for values in projection.partitions(table, may_match, predicate):
         location = projection.partition_location(table, values)
         listing.extend(_folder_listing(location, resolve, tuple(values.items()), None))
