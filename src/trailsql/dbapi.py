@@ -175,6 +175,8 @@ def connect(
     workspace: str | os.PathLike[str] | None = None,
     location_maps: dict[str, str] | None = None,
     strict: bool = False,
+    event_data_stores: list[str] | None = None,
 ) -> Connection:
     """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`)."""
-    return Connection(Session(logs=logs, workspace=workspace, location_maps=location_maps, strict=strict))
+    session = Session(logs, workspace, location_maps, strict, event_data_stores)
+    return Connection(session)

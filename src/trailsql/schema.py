@@ -127,6 +127,10 @@ PARTITION_COLUMNS: tuple[str, ...] = ("account", "region", "year", "month", "day
 #: Athena's pseudo-column holding the file an event came from.
 PATH_COLUMN = "$path"
 
+#: trailsql's pseudo-column holding an event's JSON text as CloudTrail wrote it
+#: (CloudTrail Lake's ``eventJson``).
+RECORD_COLUMN = "$record"
+
 _PRIMITIVES_TO_DUCKDB = {
     "STRING": "VARCHAR",
     "VARCHAR": "VARCHAR",

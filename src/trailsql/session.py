@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from sqlglot import exp
 
+from trailsql.catalog import lake
 from trailsql.catalog import statements as statements_module
 from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Partition, Workspace
@@ -36,7 +37,9 @@ class Session:
     ``logs`` is the location of the default table ``cloudtrail_logs`` (a local folder);
     ``workspace`` a folder keeping tables created by DDL and location maps between
     sessions; ``location_maps`` maps ``s3://`` prefixes to local folders; ``strict``
-    turns every bad log file into an error instead of a skipped file.
+    turns every bad log file into an error instead of a skipped file;
+    ``event_data_stores`` are CloudTrail Lake event data store ids that name the
+    Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.lake`).
     """
 
     def __init__(
@@ -45,10 +48,13 @@ class Session:
         workspace: str | os.PathLike[str] | None = None,
         location_maps: dict[str, str] | None = None,
         strict: bool = False,
+        event_data_stores: list[str] | None = None,
     ) -> None:
         self.workspace = Workspace(workspace)
         for prefix, folder in (location_maps or {}).items():
             self.workspace.add_location_map(prefix, folder)
+        for store in event_data_stores or []:
+            self.workspace.add_event_data_store(store)
         self.logs = os.fspath(logs) if logs is not None else None
         self.strict = strict
         self.engine = DuckDBEngine()
@@ -68,7 +74,11 @@ class Session:
         return found
 
     def view(self, name: str) -> str | None:
-        return self.workspace.views.get(name.lower())
+        """A view's query: one created by DDL, or the CloudTrail Lake-shaped view."""
+        found = self.workspace.views.get(name.lower())
+        if found is None and (name.lower() == lake.LAKE_VIEW or name in self.workspace.event_data_stores):
+            return lake.view_sql()
+        return found
 
     def partitions(self, name: str) -> list[Partition]:
         return self.workspace.partitions.get(name.lower(), [])
@@ -80,7 +90,7 @@ class Session:
         """Run every statement in ``sql``; the result is the last statement's."""
         if self.closed:
             raise TrailsqlError("the connection is closed")
-        statements = parse(sql)
+        statements = parse(lake.quote_store_ids(sql, self.workspace.event_data_stores))
         if not statements:
             raise CatalogError("no SQL statement given")
         result = Result(statements_module.message("OK"))

@@ -2,7 +2,8 @@
 
 Layout::
 
-    <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders
+    <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders,
+                                         [lake] event_data_stores names the Lake-shaped view
     <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
     <workspace>/views/<name>.sql         the query of each view
     <workspace>/partitions/<name>.json   partitions added by ALTER TABLE / MSCK REPAIR
@@ -68,6 +69,17 @@ class Workspace:
             raise CatalogError(f"--location-map wants s3://PREFIX=PATH, got {prefix}")
         self.config.setdefault("locations", {})[prefix.rstrip("/")] = str(Path(folder).resolve())
         self._save_config()
+
+    @property
+    def event_data_stores(self) -> list[str]:
+        """CloudTrail Lake event data store ids that name the Lake-shaped view."""
+        return list(self.config.get("lake", {}).get("event_data_stores", []))
+
+    def add_event_data_store(self, store: str) -> None:
+        stores = self.config.setdefault("lake", {}).setdefault("event_data_stores", [])
+        if store not in stores:
+            stores.append(store)
+            self._save_config()
 
     def resolve(self, uri: str) -> str:
         """The local path of a table location (longest mapped prefix wins)."""

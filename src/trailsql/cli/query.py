@@ -76,6 +76,13 @@ def report_input_problems(result: Result) -> None:
     metavar="S3PREFIX=PATH",
     help="Read an s3:// prefix from a local folder (repeatable; kept in the workspace).",
 )
+@click.option(
+    "--event-data-store",
+    "stores",
+    multiple=True,
+    metavar="ID",
+    help="A CloudTrail Lake event data store id that names the Lake-shaped view (repeatable; kept).",
+)
 @click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
 @click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
 @click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
@@ -86,6 +93,7 @@ def query(
     logs: str | None,
     workspace: str | None,
     location_maps: tuple[str, ...],
+    stores: tuple[str, ...],
     fmt: str,
     out_path: str | None,
     stats: bool,
@@ -102,7 +110,7 @@ def query(
         text = sql
     else:
         raise click.UsageError("no SQL: give it as an argument, with -f FILE, or '-' for stdin")
-    session = Session(logs=logs, workspace=workspace, location_maps=parse_location_maps(location_maps), strict=strict)
+    session = Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores))
     try:
         with progress("scanning CloudTrail logs…"):
             result = session.execute(text)

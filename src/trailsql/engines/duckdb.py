@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
 from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
-from trailsql.schema import PATH_COLUMN, Array, HiveType, Map, Struct, duckdb_type
+from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, duckdb_type
 from trailsql.sources.files import LogFile
 from trailsql.sql.planner import Plan, Scan
 
@@ -220,6 +220,7 @@ class DuckDBEngine:
         if not files:
             empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
             empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
+            empty += [f"NULL::VARCHAR AS {_quote(RECORD_COLUMN)}"] if scan.record else []
             return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
         # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
         table = scan.table
@@ -233,19 +234,24 @@ class DuckDBEngine:
             )
         documents = " UNION ALL ".join(readers)
         if table.unwraps_records:
-            structure = json.dumps({"Records": [wanted]})
-            events = (
+            shape = json.dumps({"Records": ["JSON" if scan.record else wanted]})
+            rows = (
                 f"SELECT unnest(d.Records) AS r, filename FROM ("
-                f"SELECT from_json(json, {_string(structure)}) AS d, filename FROM ({documents})"
+                f"SELECT from_json(json, {_string(shape)}) AS d, filename FROM ({documents})"
                 f") WHERE __trailsql_tally(filename, len(d.Records))"
             )
         else:  # every JSON value in the file is a row
-            events = (
-                f"SELECT from_json(json, {_string(json.dumps(wanted))}) AS r, filename "
-                f"FROM ({documents}) WHERE __trailsql_tally(filename, 1)"
+            rows = (
+                f"SELECT {'json' if scan.record else f'from_json(json, {_string(json.dumps(wanted))})'} AS r, filename "
             )
+            rows += f"FROM ({documents}) WHERE __trailsql_tally(filename, 1)"
+        if scan.record:  # keep each event's JSON text, and parse the columns out of it
+            rows = f"SELECT from_json(r, {_string(json.dumps(wanted))}) AS r, r AS raw, filename FROM ({rows})"
+        events = rows
         select = [f"r.{_quote(table.json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
         select = select or ["1 AS __event"]
+        if scan.record:
+            select.append(f"raw::VARCHAR AS {_quote(RECORD_COLUMN)}")
         if not extras:
             return f"SELECT {', '.join(select)} FROM ({events})"
         # Partition values and "$path" come from a small table of the files, joined by name.

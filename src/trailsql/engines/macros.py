@@ -46,4 +46,9 @@ CREATE OR REPLACE MACRO trino_to_iso8601(x) AS (
               THEN strftime(timezone('UTC', x::TIMESTAMPTZ), '%Y-%m-%dT%H:%M:%S.%gZ')
          ELSE strftime(x::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%g') END
 );
+CREATE OR REPLACE MACRO trailsql_lake_map(j) AS (
+    CASE WHEN TRY(json_type(j)) = 'OBJECT' THEN map_from_entries(list_transform(json_keys(j),
+        lambda k: {'key': k, 'value': json_extract_string(j, '$."' || replace(k, '"', '\\"') || '"')}))
+    END
+);
 """

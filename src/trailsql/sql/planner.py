@@ -20,7 +20,7 @@ from trailsql.catalog import projection
 from trailsql.catalog.table import Table
 from trailsql.catalog.workspace import Partition
 from trailsql.errors import CatalogError
-from trailsql.schema import PATH_COLUMN
+from trailsql.schema import PATH_COLUMN, RECORD_COLUMN
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
 from trailsql.sql.parse import parse_one
@@ -35,7 +35,8 @@ class Scan:
     """One table reference of a query: the view that replaces it and what it reads.
 
     ``columns`` are the data columns the query names, ``partitions`` the partition
-    columns, and ``path`` whether it reads ``"$path"``; nothing else is extracted.
+    columns, ``path`` whether it reads ``"$path"`` and ``record`` whether it reads the
+    event's JSON text (``"$record"``); nothing else is extracted.
     """
 
     view: str
@@ -44,6 +45,7 @@ class Scan:
     columns: list[str]
     partitions: list[str]
     path: bool
+    record: bool = False
 
 
 @dataclass
@@ -129,7 +131,8 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
         columns = [n for n, _ in table.columns if read_all or n.lower() in names]
         partitions = [p for p in table.partition_names if read_all or p in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
-        scans.append(Scan(view, table, listing, columns, partitions, read_all or PATH_COLUMN in names))
+        path, record = read_all or PATH_COLUMN in names, RECORD_COLUMN in names
+        scans.append(Scan(view, table, listing, columns, partitions, path, record))
         ref.replace(
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         )
