@@ -120,11 +120,14 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
     read_all = _reads_all_columns(tree)
     scans: list[Scan] = []
     warnings: list[str] = []
+    databases: dict[str, str] = {}
     for ref in _base_refs(tree):
         table = catalog.table(ref.name.lower())
         if table is None:
             raise CatalogError(f"TABLE_NOT_FOUND: Table '{ref.name}' does not exist")
         alias = ref.alias or ref.name
+        if ref.args.get("db") and not ref.alias:
+            databases[alias.lower()] = ref.db.lower()
         predicate = applicable_predicate(ref)
         pruner = Pruner(predicate, set(table.partition_names), {alias, ref.name})
         listing = list_table(table, pruner, predicate, catalog, warnings)
@@ -136,7 +139,27 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
         ref.replace(
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         )
+    _drop_database_qualifiers(tree, databases)
     return Plan(to_duckdb(tree), scans, warnings)
+
+
+def _drop_database_qualifiers(tree: exp.Expr, databases: dict[str, str]) -> None:
+    """``"db"."t".col`` as ``t.col``: the scans that replace tables live in no database.
+
+    ``databases`` maps each table alias (lower case) to the database it was named with.
+    """
+    for column in list(tree.find_all(exp.Column)):
+        parts = column.parts
+        if len(parts) >= 3 and databases.get(parts[1].name.lower()) == parts[0].name.lower():
+            column.replace(exp.column(*reversed(parts[1:])) if len(parts) == 3 else _dotted(parts[1:]))
+
+
+def _dotted(parts: list[exp.Identifier]) -> exp.Expr:
+    """A column reference with struct fields: ``t.col.field``."""
+    head: exp.Expr = exp.Column(this=parts[2], table=parts[1], db=parts[0])
+    for part in parts[3:]:
+        head = exp.Dot(this=head, expression=part)
+    return head
 
 
 def list_table(

@@ -76,7 +76,8 @@ class Pruner:
         return _UNKNOWN
 
     def _is_partition(self, column: exp.Column) -> bool:
-        if column.name.lower() not in self.columns or column.args.get("db"):
+        """A reference to one of our partition columns: ``day``, ``t.day`` or ``"db"."t".day``."""
+        if column.name.lower() not in self.columns or column.args.get("catalog"):
             return False
         return not column.table or column.table.lower() in self.names
 
