@@ -144,22 +144,17 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
 
 
 def _drop_database_qualifiers(tree: exp.Expr, databases: dict[str, str]) -> None:
-    """``"db"."t".col`` as ``t.col``: the scans that replace tables live in no database.
+    """``"db"."t".col.field`` as ``t.col.field``: the scans that replace tables live in no database.
 
     ``databases`` maps each table alias (lower case) to the database it was named with.
     """
     for column in list(tree.find_all(exp.Column)):
         parts = column.parts
         if len(parts) >= 3 and databases.get(parts[1].name.lower()) == parts[0].name.lower():
-            column.replace(exp.column(*reversed(parts[1:])) if len(parts) == 3 else _dotted(parts[1:]))
-
-
-def _dotted(parts: list[exp.Identifier]) -> exp.Expr:
-    """A column reference with struct fields: ``t.col.field``."""
-    head: exp.Expr = exp.Column(this=parts[2], table=parts[1], db=parts[0])
-    for part in parts[3:]:
-        head = exp.Dot(this=head, expression=part)
-    return head
+            head: exp.Expr = exp.Column(this=parts[2], table=parts[1])
+            for field in parts[3:]:
+                head = exp.Dot(this=head, expression=field)
+            column.replace(head)
 
 
 def list_table(
