@@ -259,3 +259,29 @@ def test_records_wrapper_table_has_one_row_per_file(bucket: Path) -> None:
     assert files == [4, 4, 4]
     names = session.execute("SELECT r.eventname FROM events CROSS JOIN UNNEST(records) AS t(r)").table
     assert names.num_rows == 12
+
+
+def test_delimited_table_reads_vpc_flow_logs_beside_cloudtrail(tmp_path: Path) -> None:
+    folder = tmp_path / "vpc" / "dt=2025-02-12"
+    folder.mkdir(parents=True)
+    header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    lines = [
+        "2 123456789012 eni-1 10.0.0.1 203.0.113.5 443 49152 6 10 840 1739354400 1739354460 ACCEPT OK",
+        "2 123456789012 eni-1 203.0.113.5 10.0.0.1 49152 443 6 12 - 1739354400 1739354460 REJECT OK",
+    ]
+    (folder / "flows.log.gz").write_bytes(gzip.compress(("\n".join([header, *lines]) + "\n").encode()))
+    session = Session(location_maps={"s3://vpc": str(tmp_path / "vpc")})
+    session.execute(
+        "CREATE EXTERNAL TABLE vpc_flow_logs (version int, account_id string, interface_id string, sourceaddress string, "
+        "destinationaddress string, sourceport int, destinationport int, protocol bigint, numpackets bigint, "
+        "numbytes bigint, starttime int, endtime int, action string, logstatus string) PARTITIONED BY (dt string) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ' ' LOCATION 's3://vpc/' TBLPROPERTIES ('skip.header.line.count'='1')"
+    )
+    session.execute("MSCK REPAIR TABLE vpc_flow_logs")
+    rows = session.execute(
+        "SELECT sourceaddress, numbytes, action, dt FROM vpc_flow_logs ORDER BY action"
+    ).table.to_pylist()
+    assert rows == [
+        {"sourceaddress": "10.0.0.1", "numbytes": 840, "action": "ACCEPT", "dt": "2025-02-12"},
+        {"sourceaddress": "203.0.113.5", "numbytes": None, "action": "REJECT", "dt": "2025-02-12"},
+    ]

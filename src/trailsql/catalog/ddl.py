@@ -25,12 +25,25 @@ _PRIMITIVES = {
     exp.DType.BINARY: "BINARY",
 }
 
-# SerDes that read CloudTrail's JSON; any other ROW FORMAT is refused.
+# SerDes that read CloudTrail's JSON.
 JSON_SERDES = (
     "org.apache.hive.hcatalog.data.JsonSerDe",
     "com.amazon.emr.hive.serde.CloudTrailSerde",
     "org.openx.data.jsonserde.JsonSerDe",
 )
+
+#: Hive's text SerDe (``ROW FORMAT DELIMITED``), for logs read beside CloudTrail such as VPC Flow Logs.
+DELIMITED_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+
+
+def _unescape(delimiter: str) -> str:
+    """Hive writes tabs and control characters escaped: ``'\\t'``, ``'\\001'``."""
+    named = {"\\t": "\t", "\\n": "\n"}
+    if delimiter in named:
+        return named[delimiter]
+    if delimiter.startswith("\\") and delimiter[1:].isdigit():
+        return chr(int(delimiter[1:], 8))
+    return delimiter
 
 
 def hive_type(datatype: exp.DataType) -> HiveType:
@@ -79,13 +92,17 @@ def table_from_ddl(create: exp.Create, sql: str) -> Table:
             extra = prop.args.get("serde_properties")
             for item in extra.expressions if extra is not None else []:
                 serde_properties[item.this.name.lower()] = item.args["value"].name
+        elif isinstance(prop, exp.RowFormatDelimitedProperty):
+            fields = prop.args.get("fields")
+            serde = DELIMITED_SERDE
+            serde_properties["field.delim"] = _unescape(fields.name) if fields is not None else "\x01"
         elif isinstance(prop, exp.FileFormatProperty) and isinstance(prop.this, exp.InputOutputFormat):
             input_format = prop.this.args["input_format"].name
         elif isinstance(prop, exp.LocationProperty):
             location = prop.this.name
         elif isinstance(prop, exp.Property) and isinstance(prop.this, exp.Literal):
             properties[prop.this.name] = prop.args["value"].name
-    if serde is not None and serde not in JSON_SERDES:
+    if serde is not None and serde not in (*JSON_SERDES, DELIMITED_SERDE):
         raise NotSupportedError(f"ROW FORMAT SERDE '{serde}'")
     if location is None:
         raise NotSupportedError("CREATE EXTERNAL TABLE without LOCATION")

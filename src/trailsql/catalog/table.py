@@ -40,6 +40,13 @@ class Table:
         return mapped if mapped is not None else schema.json_key(column)
 
     @property
+    def delimiter(self) -> str | None:
+        """The field delimiter of a ``ROW FORMAT DELIMITED`` table, None for JSON tables."""
+        if self.serde is not None and self.serde.endswith("LazySimpleSerDe"):
+            return self.serde_properties.get("field.delim", "\x01")
+        return None
+
+    @property
     def unwraps_records(self) -> bool:
         """Whether each file's ``Records`` array holds the rows (CloudTrail's input format).
 

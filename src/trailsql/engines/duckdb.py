@@ -210,20 +210,42 @@ class DuckDBEngine:
                 self.con.unregister(scan.view + "_files")
 
     def _scan_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
-        """The SELECT that yields one row per event of ``files`` with the scan's columns.
+        """The SELECT that yields one row per event of ``files`` with the scan's columns."""
+        types = dict(scan.table.columns)
+        extras = [*scan.partitions, PATH_COLUMN] if scan.path else list(scan.partitions)
+        if scan.record:
+            extras.append(RECORD_COLUMN)
+        if not files:
+            empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
+            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
+            return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
+        events = (
+            self._delimited_rows(scan, files) if scan.table.delimiter is not None else self._json_rows(scan, files, big)
+        )
+        select = [_quote(name.lower()) for name in scan.columns] or ["1 AS __event"]
+        if scan.record:
+            select.append(f"raw::VARCHAR AS {_quote(RECORD_COLUMN)}")
+        if not (scan.partitions or scan.path):
+            return f"SELECT {', '.join(select)} FROM ({events})"
+        # Partition values and "$path" come from a small table of the files, joined by name.
+        files_view = scan.view + "_files"
+        columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
+        for p in scan.partitions:
+            columns[p] = [dict(f.partition).get(p) for f in files]
+        self.con.register(files_view, pa.table(columns, schema=pa.schema([(c, pa.string()) for c in columns])))
+        select += [f"f.{_quote(p)} AS {_quote(p)}" for p in scan.partitions]
+        if scan.path:
+            select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
+        return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
+
+    def _json_rows(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+        """Rows of JSON files: the scan's columns by name, ``filename``, and ``raw`` if asked.
 
         Files known to hold a JSON document over DuckDB's default 16 MiB are read by a
         second reader with a larger limit: raising the limit for every file costs time.
         """
-        types = dict(scan.table.columns)
-        extras = [*scan.partitions, PATH_COLUMN] if scan.path else scan.partitions
-        if not files:
-            empty = [f"NULL::{duckdb_type(types[name])} AS {_quote(name.lower())}" for name in scan.columns]
-            empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
-            empty += [f"NULL::VARCHAR AS {_quote(RECORD_COLUMN)}"] if scan.record else []
-            return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
+        table, types = scan.table, dict(scan.table.columns)
         # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
-        table = scan.table
         wanted = {table.json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
         readers = []
         for group, limit in _reader_groups(files, big):
@@ -247,23 +269,26 @@ class DuckDBEngine:
             rows += f"FROM ({documents}) WHERE __trailsql_tally(filename, 1)"
         if scan.record:  # keep each event's JSON text, and parse the columns out of it
             rows = f"SELECT from_json(r, {_string(json.dumps(wanted))}) AS r, r AS raw, filename FROM ({rows})"
-        events = rows
-        select = [f"r.{_quote(table.json_key(name))} AS {_quote(name.lower())}" for name in scan.columns]
-        select = select or ["1 AS __event"]
+        columns = [f"r.{_quote(table.json_key(n))} AS {_quote(n.lower())}" for n in scan.columns]
+        return f"SELECT {', '.join([*columns, 'filename', *(['raw'] if scan.record else [])])} FROM ({rows})"
+
+    def _delimited_rows(self, scan: Scan, files: list[LogFile]) -> str:
+        """Rows of a ``ROW FORMAT DELIMITED`` table: fields by position, misfits NULL as in Hive."""
+        table = scan.table
         if scan.record:
-            select.append(f"raw::VARCHAR AS {_quote(RECORD_COLUMN)}")
-        if not extras:
-            return f"SELECT {', '.join(select)} FROM ({events})"
-        # Partition values and "$path" come from a small table of the files, joined by name.
-        files_view = scan.view + "_files"
-        columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
-        for p in scan.partitions:
-            columns[p] = [dict(f.partition).get(p) for f in files]
-        self.con.register(files_view, pa.table(columns, schema=pa.schema([(c, pa.string()) for c in columns])))
-        select += [f"f.{_quote(p)} AS {_quote(p)}" for p in scan.partitions]
-        if scan.path:
-            select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
-        return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
+            raise NotSupportedError(f'"{RECORD_COLUMN}" of a delimited table')
+        fields = {f"c{i}": "VARCHAR" for i in range(len(table.columns))}
+        skip = int(table.properties.get("skip.header.line.count", "0"))
+        file_list = "[" + ", ".join(_string(f.path) for f in files) + "]"
+        reader = (
+            f"read_csv({file_list}, delim={_string(table.delimiter or ',')}, header=false, skip={skip}, "
+            f"columns={fields!r}, auto_detect=false, null_padding=true, strict_mode=false, quote='', escape='', "
+            "filename=true)"
+        )
+        position = {name: i for i, (name, _) in enumerate(table.columns)}
+        types = dict(table.columns)
+        columns = [f"TRY_CAST(c{position[n]} AS {duckdb_type(types[n])}) AS {_quote(n.lower())}" for n in scan.columns]
+        return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1)"
 
     def _bad_file(self, scans: list[Scan], excluded: dict[str, str], message: str) -> str | None:
         """The file a DuckDB error message names, if it is one of the scans' files."""
