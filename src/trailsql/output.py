@@ -30,10 +30,10 @@ def athena_text(value: Any) -> str | None:
         return text + " UTC" if value.tzinfo is not None else text
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dict):  # a ROW: Athena prints its field names lower-cased, as Hive declares them
+        return "{" + ", ".join(f"{k.lower()}={_nested(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        if value and isinstance(value[0], tuple) and len(value[0]) == 2:
+        if value and isinstance(value[0], tuple) and len(value[0]) == 2:  # a MAP
             return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value) + "}"
         return "[" + ", ".join(_nested(v) for v in value) + "]"
     if isinstance(value, float):
@@ -53,7 +53,7 @@ def json_value(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, dict):
-        return {k: json_value(v) for k, v in value.items()}
+        return {k.lower(): json_value(v) for k, v in value.items()}
     if isinstance(value, list):
         if value and isinstance(value[0], tuple) and len(value[0]) == 2:
             return {str(k): json_value(v) for k, v in value}
