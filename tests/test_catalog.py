@@ -285,3 +285,10 @@ def test_delimited_table_reads_vpc_flow_logs_beside_cloudtrail(tmp_path: Path) -
         {"sourceaddress": "10.0.0.1", "numbytes": 840, "action": "ACCEPT", "dt": "2025-02-12"},
         {"sourceaddress": "203.0.113.5", "numbytes": None, "action": "REJECT", "dt": "2025-02-12"},
     ]
+
+
+def test_a_view_that_cannot_run_is_refused_and_the_old_one_kept(session: Session) -> None:
+    session.execute("CREATE VIEW v AS SELECT 1 AS x")
+    with pytest.raises(CatalogError):
+        session.execute("CREATE OR REPLACE VIEW v AS SELECT x FROM no_such_table")
+    assert session.execute("SELECT x FROM v").table.to_pylist() == [{"x": 1}]

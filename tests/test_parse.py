@@ -27,3 +27,9 @@ def test_syntax_error_position(sql: str, line: int, column: int) -> None:
     assert (caught.value.line, caught.value.column) == (line, column)
     assert str(caught.value).startswith(f"syntax error: line {line}, column {column}: ")
     assert "<Token" not in str(caught.value) and "<class" not in str(caught.value)
+
+
+def test_adjacent_string_literals_are_a_syntax_error_as_in_trino() -> None:
+    with pytest.raises(SqlSyntaxError) as caught:
+        parse("SELECT 1 WHERE x IN ('a' 'b', 'c')")
+    assert (caught.value.line, caught.value.column) == (1, 26)

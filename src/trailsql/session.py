@@ -98,9 +98,23 @@ class Session:
             result = self._execute_one(statement, sql if len(statements) == 1 else statement.sql("athena"))
         return result
 
+    def _validate_view(self, name: str, replaced: str | None) -> None:
+        """Athena analyses a view's query when it is created: a view that cannot run is refused."""
+        try:
+            self._execute_one(parse(f'SELECT * FROM "{name}" LIMIT 0')[0], "")
+        except TrailsqlError:
+            if replaced is None:
+                self.workspace.drop_view(name)
+            else:
+                self.workspace.save_view(name, replaced)
+            raise
+
     def _execute_one(self, statement: exp.Expr, text: str) -> Result:
+        replaced_view = self.workspace.views.get(statement.this.name.lower()) if _is_view(statement) else None
         answered = statements_module.run(statement, text, self.workspace)
         if answered is not None:
+            if _is_view(statement):
+                self._validate_view(statement.this.name.lower(), replaced_view)
             return Result(answered)
         if not isinstance(statement, exp.Query):
             raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
@@ -110,3 +124,7 @@ class Session:
         table, stats = self.engine.run(plan, strict=self.strict)
         table = table.rename_columns([c.lower() for c in table.column_names])
         return Result(table, stats, plan.warnings)
+
+
+def _is_view(statement: exp.Expr) -> bool:
+    return isinstance(statement, exp.Create) and (statement.kind or "").upper() == "VIEW"

@@ -7,6 +7,7 @@ import re
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from trailsql.errors import SqlSyntaxError
 
@@ -97,12 +98,23 @@ def parse(sql: str) -> list[exp.Expr]:
     except TokenError:
         where = _unterminated(sql)
         raise SqlSyntaxError("unterminated quoted string or comment", *(where or (None, None))) from None
+    _refuse_adjacent_strings(sql)
     for statement in statements:
         if not isinstance(statement, STATEMENTS):
             word = statement.sql(DIALECT).split()[0] if statement.sql(DIALECT) else "?"
             line, col = _position_of(sql, word)
             raise SqlSyntaxError(f"expected a statement such as SELECT, found '{word}'", line, col)
     return statements
+
+
+def _refuse_adjacent_strings(sql: str) -> None:
+    """``'a' 'b'``: sqlglot joins adjacent string literals into one; Trino's grammar rejects them."""
+    previous = None
+    for token in sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql):
+        if previous is not None and previous.token_type == token.token_type == TokenType.STRING:
+            column = token.col - len(token.text) - 1
+            raise SqlSyntaxError(f"mismatched input ''{token.text}'': two string literals in a row", token.line, column)
+        previous = token
 
 
 def _position_of(sql: str, word: str) -> tuple[int, int]:

@@ -116,6 +116,7 @@ def expand_views(tree: exp.Expr, catalog: Catalog) -> exp.Expr:
 def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
     """The plan for a query over the tables and views of ``catalog``."""
     tree = expand_views(statement.copy(), catalog)
+    refuse_select_aliases_in_filters(tree, catalog)
     names = _referenced_names(tree)
     read_all = _reads_all_columns(tree)
     scans: list[Scan] = []
@@ -140,7 +141,74 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         )
     _drop_database_qualifiers(tree, databases)
+    name_unnamed_columns(tree)
     return Plan(to_duckdb(tree), scans, warnings)
+
+
+def name_unnamed_columns(tree: exp.Expr) -> None:
+    """Result columns that are neither named nor columns are ``_col0``, ``_col1``... as in Athena.
+
+    >>> tree = parse_one("SELECT eventname, count(*), 1 AS one FROM t")
+    >>> name_unnamed_columns(tree); tree.sql()
+    'SELECT eventname, COUNT(*) AS _col1, 1 AS one FROM t'
+    """
+    select = tree
+    while isinstance(select, (exp.SetOperation, exp.Subquery)):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for index, expression in enumerate(select.expressions):
+        if not isinstance(expression, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+            expression.replace(exp.alias_(expression.copy(), f"_col{index}"))
+
+
+def _source_columns(select: exp.Select, catalog: Catalog, ctes: dict[str, exp.Query]) -> set[str] | None:
+    """The column names the FROM clause of ``select`` provides, or None if we cannot tell."""
+    sources = [select.args["from_"].this] if select.args.get("from_") else []
+    sources += [join.this for join in select.args.get("joins") or []]
+    names: set[str] = set()
+    for source in sources:
+        alias = source.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            names |= {c.name.lower() for c in alias.columns}
+        elif isinstance(source, exp.Table) and source.name.lower() in ctes:
+            names |= {n.lower() for n in ctes[source.name.lower()].named_selects}
+        elif isinstance(source, exp.Table) and (table := catalog.table(source.name.lower())) is not None:
+            names |= {n.lower() for n, _ in table.columns} | set(table.partition_names) | {PATH_COLUMN, RECORD_COLUMN}
+        elif isinstance(source, exp.Subquery) and isinstance(source.this, exp.Query) and not source.this.find(exp.Star):
+            names |= {n.lower() for n in source.this.named_selects}
+        else:
+            return None
+    return names
+
+
+def refuse_select_aliases_in_filters(tree: exp.Expr, catalog: Catalog) -> None:
+    """Trino resolves WHERE and HAVING against the FROM clause only, never SELECT aliases.
+
+    DuckDB would quietly accept ``HAVING n > 10`` for ``count(*) AS n``; Athena answers
+    ``COLUMN_NOT_FOUND``, and so do we.
+    """
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE) if isinstance(cte.this, exp.Query)}
+    for select in tree.find_all(exp.Select):
+        aliases = {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
+        clauses = [select.args.get(k) for k in ("where", "having") if select.args.get(k) is not None]
+        if not aliases or not clauses:
+            continue
+        suspects = [
+            column
+            for clause in clauses
+            if clause is not None
+            for column in clause.find_all(exp.Column)
+            if not column.table and column.name.lower() in aliases and column.find_ancestor(exp.Select) is select
+        ]
+        if not suspects:
+            continue
+        provided = _source_columns(select, catalog, ctes)
+        for column in suspects:
+            if provided is not None and column.name.lower() not in provided:
+                raise CatalogError(
+                    f"COLUMN_NOT_FOUND: Column '{column.name}' cannot be resolved (a SELECT alias is not visible in WHERE or HAVING)"
+                )
 
 
 def _drop_database_qualifiers(tree: exp.Expr, databases: dict[str, str]) -> None:
