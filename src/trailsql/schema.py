@@ -80,6 +80,7 @@ USER_IDENTITY = struct(
         webIdFederationData=struct(federatedProvider=STRING, attributes=Map(STRING, STRING)),
         sourceIdentity=STRING,
         ec2RoleDelivery=STRING,
+        ec2IssuedInVPC=STRING,
         assumedRoot=STRING,
     ),
     onBehalfOf=struct(userId=STRING, identityStoreArn=STRING),

@@ -162,11 +162,15 @@ def partitions(
             f"{MAX_PARTITIONS} partitions ({total} projected)"
         )
 
+    # Each column's values are first filtered on their own (a date range of years costs
+    # one check a day, not one per day per account and region), then combined.
+    domains = [[v for v in column.values() if may_match({column.name: v})] for column in columns]
+
     def expand(index: int, chosen: dict[str, str]) -> Iterator[dict[str, str]]:
         if index == len(columns):
             yield dict(chosen)
             return
-        for value in columns[index].values():
+        for value in domains[index]:
             candidate = {**chosen, columns[index].name: value}
             if may_match(dict(candidate)):
                 yield from expand(index + 1, candidate)

@@ -347,12 +347,18 @@ _TOO_BIG = re.compile(r'"maximum_object_size" of \d+ bytes exceeded while readin
 #: DuckDB errors that mean a construct we cannot run, and what to call it.
 _UNSUPPORTED = [
     (re.compile(r"UNNEST\(\) can only be applied to lists, structs and NULL, not MAP"), "UNNEST of a MAP"),
+    (
+        re.compile(r'Referenced (table|column) "eventData" not found'),
+        "eventData: AWS Config items are not CloudTrail events",
+    ),
 ]
 
 
 def _query_error(error: duckdb.Error) -> TrailsqlError:
     """The error to raise for a failed query: not-supported constructs say so."""
     message = _clean_message(error)
+    if message.startswith("Division by zero"):
+        return TrailsqlError("DIVISION_BY_ZERO: Division by zero")
     if message.startswith("not supported: "):
         return NotSupportedError(message[len("not supported: ") :])
     for pattern, what in _UNSUPPORTED:
