@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from trailsql.session import Session
 
 
 def log_folder(root: Path, account: str, region: str, day: dt.date, org: str | None = None) -> Path:
@@ -46,3 +49,11 @@ def write_logs(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     write.root = root  # type: ignore[attr-defined]
     return write
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[Session]:
+    """A session with no logs: for expressions, VALUES and catalog statements."""
+    s = Session()
+    yield s
+    s.close()

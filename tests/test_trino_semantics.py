@@ -19,7 +19,6 @@ acceptable answer; a wrong answer or an engine error is not.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,13 +29,6 @@ from trailsql.errors import NotSupportedError
 from trailsql.session import Session
 
 UTC = dt.UTC
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[Session]:
-    s = Session()
-    yield s
-    s.close()
 
 
 def _check_value(value: Any, expected: Any) -> None:

@@ -39,6 +39,8 @@ def view_sql() -> str:
     """The view's query, in Athena SQL over the default table."""
     columns = [_column(name) for name, _ in schema.EVENT.fields]
     columns.append(f'"{schema.RECORD_COLUMN}" AS eventJson')
+    # Lake's annotation is set only on events sent by integrations; CloudTrail's own have none.
+    columns.append("CAST(NULL AS VARCHAR) AS annotation")
     return f"SELECT {', '.join(columns)} FROM {DEFAULT_TABLE}"
 
 

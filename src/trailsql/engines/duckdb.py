@@ -351,6 +351,10 @@ _UNSUPPORTED = [
         re.compile(r'Referenced (table|column) "eventData" not found'),
         "eventData: AWS Config items are not CloudTrail events",
     ),
+    (
+        re.compile(r'Referenced column "eventJsonChecksum" not found', re.IGNORECASE),
+        "eventJsonChecksum (Lake's own checksum)",
+    ),
 ]
 
 
