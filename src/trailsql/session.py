@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
@@ -18,6 +19,7 @@ from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError
+from trailsql.sources.s3 import S3Options, S3Source
 from trailsql.sql.parse import parse
 from trailsql.sql.planner import plan_query
 
@@ -39,7 +41,9 @@ class Session:
     sessions; ``location_maps`` maps ``s3://`` prefixes to local folders; ``strict``
     turns every bad log file into an error instead of a skipped file;
     ``event_data_stores`` are CloudTrail Lake event data store ids that name the
-    Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.lake`).
+    Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.lake`). ``logs`` and table
+    locations may be ``s3://`` URIs; ``s3`` says how to reach S3 and where to cache, over
+    the workspace's ``[s3]`` settings (see :class:`~trailsql.sources.s3.S3Options`).
     """
 
     def __init__(
@@ -49,8 +53,11 @@ class Session:
         location_maps: dict[str, str] | None = None,
         strict: bool = False,
         event_data_stores: list[str] | None = None,
+        s3: dict[str, Any] | None = None,
     ) -> None:
         self.workspace = Workspace(workspace)
+        self.s3_options = S3Options.from_config(self.workspace.s3_config, **(s3 or {}))
+        self._s3: S3Source | None = None
         for prefix, folder in (location_maps or {}).items():
             self.workspace.add_location_map(prefix, folder)
         for store in event_data_stores or []:
@@ -65,12 +72,20 @@ class Session:
     def close(self) -> None:
         self.closed = True
         self.engine.close()
+        if self._s3 is not None:
+            self._s3.close()
+
+    def s3(self) -> S3Source:
+        """The S3 source of ``s3://`` locations that no location map sends to a local folder."""
+        if self._s3 is None:
+            self._s3 = S3Source(self.s3_options, self.strict)
+        return self._s3
 
     def table(self, name: str) -> Table | None:
         """A table by name: one created by DDL, else the default table over ``logs``."""
         found = self.workspace.tables.get(name.lower())
         if found is None and name.lower() == DEFAULT_TABLE and self.logs is not None:
-            return default_table(os.path.abspath(self.logs))
+            return default_table(self.logs if self.logs.startswith("s3://") else os.path.abspath(self.logs))
         return found
 
     def view(self, name: str) -> str | None:
@@ -116,6 +131,8 @@ class Session:
             if _is_view(statement):
                 self._validate_view(statement.this.name.lower(), replaced_view)
             return Result(answered)
+        if isinstance(statement, exp.Values):
+            statement = _select_from_values(statement)
         if not isinstance(statement, exp.Query):
             raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
         plan = plan_query(statement, self)
@@ -128,3 +145,11 @@ class Session:
 
 def _is_view(statement: exp.Expr) -> bool:
     return isinstance(statement, exp.Create) and (statement.kind or "").upper() == "VIEW"
+
+
+def _select_from_values(values: exp.Values) -> exp.Select:
+    """A top-level ``VALUES`` as the query Athena runs: columns ``_col0``, ``_col1``..."""
+    first = values.expressions[0] if values.expressions else None
+    width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+    alias = exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier(f"_col{i}") for i in range(width)])
+    return exp.select("*").from_(exp.Values(expressions=values.expressions, alias=alias))

@@ -16,6 +16,7 @@ DIALECT = "athena"
 #: What a statement may be; anything else (``SELEC x`` parses as an alias) is a syntax error.
 STATEMENTS = (
     exp.Query,
+    exp.Values,
     exp.DDL,
     exp.Drop,
     exp.Command,

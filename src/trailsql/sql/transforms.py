@@ -928,6 +928,30 @@ def histogram(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def anonymous_row(node: exp.Expr) -> exp.Expr:
+    """A ROW without field names, ``(a, b)`` or ``ROW(a, b)``, has fields ``field0``, ``field1``...
+
+    Athena prints ``SELECT DISTINCT (eventsource, eventname)`` as ``{field0=..., field1=...}``;
+    DuckDB would name the fields ``element1`` or ``_0``.
+
+    >>> from sqlglot import parse_one
+    >>> _rewrite(parse_one("SELECT (a, b)", read="athena"), anonymous_row).sql("duckdb")
+    "SELECT {'field0': a, 'field1': b}"
+    """
+    in_projection = isinstance(node, exp.Tuple) and isinstance(node.parent, (exp.Select, exp.Alias))
+    anonymous_struct = (
+        isinstance(node, exp.Struct)
+        and not isinstance(node.parent, exp.Cast)  # a cast names the fields itself
+        and not any(isinstance(e, exp.PropertyEQ) for e in node.expressions)
+    )
+    if in_projection or anonymous_struct:
+        fields = [
+            exp.PropertyEQ(this=exp.to_identifier(f"field{i}"), expression=e) for i, e in enumerate(node.expressions)
+        ]
+        return exp.Struct(expressions=fields)
+    return node
+
+
 #: The rewrites, applied in this order, each to every node of a statement, children first.
 #: The first two read node types and array indexes as sqlglot parsed them.
 TRANSFORMS: tuple[Transform, ...] = (
@@ -972,6 +996,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     sum_of_integers,
     approximate_aggregates,
     histogram,
+    anonymous_row,
     unnest_columns,
 )
 
