@@ -57,3 +57,12 @@ def session() -> Iterator[Session]:
     s = Session()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """SeaweedFS on loopback for the whole session (see ``s3server.py``)."""
+    from s3server import seaweedfs
+
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server

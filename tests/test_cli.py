@@ -343,15 +343,28 @@ def test_location_map_is_kept_in_the_workspace(logs: Path, tmp_path: Path) -> No
     assert json.loads(everything.stdout) == [{"n": len(ALL)}]
 
 
-def test_s3_location_without_a_map_is_not_supported(tmp_path: Path) -> None:
+def test_s3_location_without_a_map_is_read_from_s3_and_missing_credentials_give_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in (
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     workspace = tmp_path / "ws"
     ddl_file = tmp_path / "create_table.sql"
     ddl_file.write_text(seed_ddl())
     assert trailsql("query", "--workspace", workspace, "-f", ddl_file).exit_code == 0
     result = trailsql("query", "--workspace", workspace, "SELECT count(*) FROM cloudtrail_logs WHERE day = '12'")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: not supported:")
-    assert "s3://your-cloudtrail-bucket" in result.stderr
+    assert result.stderr.startswith("error: S3 credentials not found for s3://your-cloudtrail-bucket/")
+    assert result.stderr.count("\n") == 1
 
 
 # --- exit codes ------------------------------------------------------------------------

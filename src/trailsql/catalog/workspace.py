@@ -23,7 +23,7 @@ from typing import Any
 import tomli_w
 
 from trailsql.catalog.table import Table
-from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.errors import CatalogError
 
 CONFIG_FILE = "trailsql.toml"
 
@@ -81,16 +81,20 @@ class Workspace:
             stores.append(store)
             self._save_config()
 
+    @property
+    def s3_config(self) -> dict[str, Any]:
+        """The ``[s3]`` table: profile, region, endpoint_url, cache_dir, cache_size_mb."""
+        return dict(self.config.get("s3", {}))
+
     def resolve(self, uri: str) -> str:
-        """The local path of a table location (longest mapped prefix wins)."""
+        """The local path of a table location (longest mapped prefix wins); an unmapped
+        ``s3://`` URI is returned as it is, to be read from S3."""
         if not uri.startswith("s3://"):
             return uri
         for prefix in sorted(self.location_maps, key=len, reverse=True):
             if uri == prefix or uri.startswith(prefix + "/"):
                 return self.location_maps[prefix] + uri[len(prefix) :]
-        raise NotSupportedError(
-            f"reading {uri} from S3 (map it to a local folder with --location-map s3://PREFIX=PATH)"
-        )
+        return uri
 
     def save_table(self, table: Table) -> None:
         self.tables[table.name] = table

@@ -11,6 +11,7 @@ import sys
 import click
 
 from trailsql import __version__
+from trailsql.cli.cache import cache
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
 from trailsql.cli.query import query
@@ -26,6 +27,7 @@ def cli() -> None:
 cli.add_command(query)
 cli.add_command(generate)
 cli.add_command(demo)
+cli.add_command(cache)
 
 
 def main() -> None:

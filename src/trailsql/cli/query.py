@@ -87,6 +87,10 @@ def report_input_problems(result: Result) -> None:
 @click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
 @click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
 @click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it.")
+@click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain).")
+@click.option("--region", help="AWS region of the bucket.")
+@click.option("--endpoint-url", help="Endpoint of an S3-compatible store.")
+@click.option("--no-cache", is_flag=True, help="Fetch S3 objects for this query only, without the local cache.")
 def query(
     sql: str | None,
     sql_file: IO[str] | None,
@@ -98,6 +102,10 @@ def query(
     out_path: str | None,
     stats: bool,
     strict: bool,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    no_cache: bool,
 ) -> None:
     """Run Athena SQL (SQL, -f FILE, or '-' for stdin) over CloudTrail logs."""
     if sql_file is not None and sql is not None:
@@ -110,7 +118,8 @@ def query(
         text = sql
     else:
         raise click.UsageError("no SQL: give it as an argument, with -f FILE, or '-' for stdin")
-    session = Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores))
+    s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
+    session = Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3)
     try:
         with progress("scanning CloudTrail logs…"):
             result = session.execute(text)

@@ -56,6 +56,11 @@ class RunStats:
     events_scanned: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: Reading from S3: requests made, bytes downloaded, objects found in the cache.
+    list_requests: int = 0
+    get_requests: int = 0
+    bytes_fetched: int = 0
+    cache_hits: int = 0
 
     @property
     def files_skipped(self) -> int:
@@ -76,6 +81,10 @@ class RunStats:
             "events_scanned": self.events_scanned,
             "elapsed_s": round(self.elapsed_s, 3),
             "athena_cost_usd": self.athena_cost_usd,
+            "list_requests": self.list_requests,
+            "get_requests": self.get_requests,
+            "bytes_fetched": self.bytes_fetched,
+            "cache_hits": self.cache_hits,
         }
 
 
@@ -184,6 +193,9 @@ class DuckDBEngine:
             files_pruned=sum(s.listing.pruned for s in plan.scans),
         )
         stats.skipped = [Skipped(path, reason) for path, reason in files.excluded.items()]
+        stats.skipped += [Skipped(uri, reason) for s in plan.scans for uri, reason in s.listing.skipped]
+        for name in ("list_requests", "get_requests", "bytes_fetched", "cache_hits"):
+            setattr(stats, name, sum(s.listing.requests.get(name, 0) for s in plan.scans))
         for path, count in sorted(self._tally.events.items()):
             if count is None:
                 stats.skipped.append(Skipped(path, "not a CloudTrail log file (no Records array)"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from trailsql import schema
 from trailsql.sources.files import Listing, LogFile
@@ -41,7 +41,7 @@ def walk_files(folder: Path) -> Iterator[tuple[str, int]]:
                 yield full, os.path.getsize(full)
 
 
-def awslogs_partition(path: Path) -> Partial | None:
+def awslogs_partition(path: PurePath) -> Partial | None:
     """The partition values a path below ``AWSLogs/`` determines (possibly partial).
 
     None for a path inside a folder of non-events (digests, Insights).
@@ -81,25 +81,33 @@ def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
     listing = Listing()
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        kept = []
-        for name in sorted(dirnames):
-            if is_hidden(name) or name in NON_EVENT_FOLDERS:
-                continue
-            partial = awslogs_partition(here / name)
-            if partial is not None and may_match(partial):
-                kept.append(name)
-        dirnames[:] = kept
+        dirnames[:] = [name for name in sorted(dirnames) if keep_folder(here / name, may_match)]
         for name in sorted(filenames):
             if is_hidden(name) or name.endswith(".tmp"):
                 continue
             listing.listed += 1
-            values = awslogs_partition(here / name) or {}
-            if "day" not in values:
-                values = {**values, **{k: v for k, v in file_name_partition(name).items() if k not in values}}
-            if not may_match(values):
+            partition = file_partition(here / name, may_match)
+            if partition is None:
                 listing.pruned += 1
                 continue
             full = os.path.join(dirpath, name)
-            partition = tuple((column, values.get(column)) for column in schema.PARTITION_COLUMNS)
             listing.files.append(LogFile(full, full, os.path.getsize(full), partition))
     return listing
+
+
+def keep_folder(path: PurePath, may_match: Callable[[Partial], bool]) -> bool:
+    """Whether a folder below a logs root may hold files the query wants."""
+    if is_hidden(path.name) or path.name in NON_EVENT_FOLDERS:
+        return False
+    partial = awslogs_partition(path)
+    return partial is not None and may_match(partial)
+
+
+def file_partition(path: PurePath, may_match: Callable[[Partial], bool]) -> tuple[tuple[str, str | None], ...] | None:
+    """The partition values of a log file from its path and name, or None if the query cannot want it."""
+    values = awslogs_partition(path) or {}
+    if "day" not in values:
+        values = {**values, **{k: v for k, v in file_name_partition(path.name).items() if k not in values}}
+    if not may_match(values):
+        return None
+    return tuple((column, values.get(column)) for column in schema.PARTITION_COLUMNS)

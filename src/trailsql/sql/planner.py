@@ -23,6 +23,7 @@ from trailsql.errors import CatalogError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
+from trailsql.sources.s3 import S3Source
 from trailsql.sql.parse import parse_one
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
 from trailsql.sql.transforms import to_duckdb
@@ -70,6 +71,8 @@ class Catalog(Protocol):
     def partitions(self, name: str) -> list[Partition]: ...
 
     def resolve(self, uri: str) -> str: ...
+
+    def s3(self) -> S3Source: ...
 
 
 #: Views that name views: how deep before we call it a cycle.
@@ -237,30 +240,34 @@ def list_table(
 
     resolve = catalog.resolve
     if table.layout == "awslogs":
+        if resolve(table.location).startswith("s3://"):
+            return catalog.s3().list_awslogs(resolve(table.location), may_match)
         root = Path(resolve(table.location))
         if not root.exists():
             warnings.append(f"logs root {root} does not exist")
             return Listing()
         return local.list_awslogs(root, may_match)
     if not table.partitions:
-        return _folder_listing(table.location, resolve, (), warnings)
+        return _folder_listing(table.location, catalog, (), warnings)
     listing = Listing()
     if not table.projected:
         for partition in catalog.partitions(table.name):
             if may_match(dict(partition.values)):
-                listing.extend(_folder_listing(partition.location, resolve, partition.values, None))
+                listing.extend(_folder_listing(partition.location, catalog, partition.values, None))
         return listing
     for values in projection.partitions(table, may_match, predicate):
         location = projection.partition_location(table, values)
-        listing.extend(_folder_listing(location, resolve, tuple(values.items()), None))
+        listing.extend(_folder_listing(location, catalog, tuple(values.items()), None))
     return listing
 
 
 def _folder_listing(
-    uri: str, resolve: Resolver, partition: tuple[tuple[str, str | None], ...], warnings: list[str] | None
+    uri: str, catalog: Catalog, partition: tuple[tuple[str, str | None], ...], warnings: list[str] | None
 ) -> Listing:
     """Every file below a location; ``"$path"`` shows the location's URI, as Athena does."""
-    folder = Path(resolve(uri))
+    if catalog.resolve(uri).startswith("s3://"):
+        return catalog.s3().list_prefix(catalog.resolve(uri), partition)
+    folder = Path(catalog.resolve(uri))
     if not folder.is_dir():
         if warnings is not None:
             warnings.append(f"table location {uri} does not exist")
