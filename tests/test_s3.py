@@ -299,3 +299,26 @@ def test_after_retries_the_object_is_skipped_and_named_or_fails_under_strict(
     strict.s3().client.meta.events.register("before-send.s3.GetObject", _faults("drop", 10**6))
     with pytest.raises(BadInputError, match=re.escape(prefix)):
         strict.execute(sql)
+
+
+def test_a_corrupt_object_is_named_by_its_s3_uri(
+    s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = s3_server.client()
+    client.create_bucket(Bucket="corrupt")
+    folder = log_folder(tmp_path / "src", ACCOUNTS[0], REGIONS[0], DAYS[0])
+    write_log(folder, "good.json.gz", [record(ACCOUNTS[0], REGIONS[0], DAYS[0], n) for n in range(4)])
+    bad = folder / "bad.json.gz"
+    bad.write_bytes((folder / "good.json.gz").read_bytes()[:30])  # a truncated gzip
+    s3_server.upload("corrupt", tmp_path / "src")
+    key = bad.relative_to(tmp_path / "src").as_posix()
+
+    session = s3_session(s3_server, tmp_path, monkeypatch, logs="s3://corrupt/")
+    result = session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
+    assert result.table.to_pylist() == [{"n": 4}]
+    assert [s.path for s in result.stats.skipped] == [f"s3://corrupt/{key}"]
+    assert result.stats.files_scanned == 1
+
+    strict = s3_session(s3_server, tmp_path, monkeypatch, logs="s3://corrupt/", strict=True)
+    with pytest.raises(BadInputError, match=re.escape(f"s3://corrupt/{key}")):
+        strict.execute("SELECT count(*) AS n FROM cloudtrail_logs")

@@ -181,7 +181,8 @@ class DuckDBEngine:
         if bad is None:
             raise _query_error(error) from None
         if strict:
-            raise BadInputError(f"{bad}: {_clean_message(error)}") from None
+            shown = next((f.uri for f in _all_files(scans) if f.path == bad), bad)
+            raise BadInputError(f"{shown}: {_clean_message(error)}") from None
         files.excluded[bad] = _clean_message(error)
         files.failures += 1
         if files.failures == _RETRIES_BEFORE_SWEEP:
@@ -192,18 +193,20 @@ class DuckDBEngine:
             files_listed=sum(s.listing.listed for s in plan.scans),
             files_pruned=sum(s.listing.pruned for s in plan.scans),
         )
-        stats.skipped = [Skipped(path, reason) for path, reason in files.excluded.items()]
+        # Name files as the user knows them: an S3 object by its URI, not its cached copy.
+        uris = {f.path: f.uri for f in _all_files(plan.scans)}
+        stats.skipped = [Skipped(uris.get(path, path), reason) for path, reason in files.excluded.items()]
         stats.skipped += [Skipped(uri, reason) for s in plan.scans for uri, reason in s.listing.skipped]
         for name in ("list_requests", "get_requests", "bytes_fetched", "cache_hits"):
             setattr(stats, name, sum(s.listing.requests.get(name, 0) for s in plan.scans))
         for path, count in sorted(self._tally.events.items()):
             if count is None:
-                stats.skipped.append(Skipped(path, "not a CloudTrail log file (no Records array)"))
+                stats.skipped.append(Skipped(uris.get(path, path), "not a CloudTrail log file (no Records array)"))
             elif count == 0:
-                stats.skipped.append(Skipped(path, "no events (empty Records array)"))
+                stats.skipped.append(Skipped(uris.get(path, path), "no events (empty Records array)"))
             stats.events_scanned += count or 0
         skipped = {s.path for s in stats.skipped}
-        scanned = {f.path: f.size for f in _all_files(plan.scans) if f.path not in skipped}
+        scanned = {f.path: f.size for f in _all_files(plan.scans) if f.uri not in skipped and f.path not in skipped}
         stats.files_scanned = len(scanned)
         stats.bytes_scanned = sum(scanned.values())
         return stats
