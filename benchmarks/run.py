@@ -3,11 +3,14 @@
     BENCH_EVENTS=2000000 (default)   events to generate (cached under benchmarks/data/)
     BENCH_REPEAT=3 (default)         runs per trailsql case; the median is reported
     BENCH_PEERS=duckdb,python,jq     peers to run (each once: they are slow)
+    BENCH_S3=1 (default)             also read the logs from a local S3 server (SeaweedFS)
 
 Cases: a count by eventName over all the gzipped logs (the issue's headline figure),
 then every query of the seed workload verbatim over its CREATE EXTERNAL TABLE. Peers:
 DuckDB's plain ``read_json`` over the same files, a Python ``gzip`` + ``json`` loop,
-and jq. Results are printed and written as JSON under ``benchmarks/results/``.
+and jq. The S3 case uploads the logs to SeaweedFS on loopback (the tests' server) and
+times the same count through the S3 source, with an empty cache and a warm one. Results
+are printed and written as JSON under ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -36,6 +43,7 @@ HERE = Path(__file__).parent
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 PEERS = [p for p in os.environ.get("BENCH_PEERS", "duckdb,python,jq").split(",") if p]
+S3 = os.environ.get("BENCH_S3", "1") == "1"
 COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
 
 
@@ -93,6 +101,59 @@ def peer_jq(files: list[str]) -> dict[str, int]:
     return dict(counts)
 
 
+def s3_case(root: Path, local_seconds: float) -> list[dict[str, object]]:
+    """The count over S3 (SeaweedFS on loopback, the tests' server): a cold cache, then a warm one."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from s3server import S3Server, seaweedfs
+
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "weed").mkdir()
+        with seaweedfs(Path(scratch) / "weed") as server:
+            assert isinstance(server, S3Server)
+            server.client().create_bucket(Bucket="bench")
+            started = time.perf_counter()
+            upload(server, root)
+            print(f"uploaded to S3 in {time.perf_counter() - started:.1f} s", flush=True)
+            os.environ["AWS_ACCESS_KEY_ID"] = server.access_key
+            os.environ["AWS_SECRET_ACCESS_KEY"] = server.secret_key
+            options = {"endpoint_url": server.endpoint, "region": "us-east-1", "cache_dir": f"{scratch}/cache"}
+            session = Session(logs="s3://bench/", s3=options)
+            out = [_time_s3(session, label, local_seconds) for label in ("S3, cold cache", "S3, warm cache")]
+            session.close()
+    return out
+
+
+def _time_s3(session: Session, label: str, local_seconds: float) -> dict[str, object]:
+    seconds, result = timed(lambda: session.execute(COUNT_SQL), 1)
+    stats = result.stats  # type: ignore[attr-defined]
+    print(
+        f"trailsql over {label}: {seconds:.2f} s, {EVENTS / seconds:,.0f} events/s, "
+        f"{stats.list_requests} LIST, {stats.get_requests} GET",
+        flush=True,
+    )
+    return {
+        "case": label,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(EVENTS / seconds),
+        "time_vs_local": round(seconds / local_seconds, 2),
+        "list_requests": stats.list_requests,
+        "get_requests": stats.get_requests,
+        "bytes_fetched": stats.bytes_fetched,
+    }
+
+
+def upload(server: Any, root: Path) -> None:
+    """Every log file under ``root`` into the bench bucket, 8 at a time."""
+    client = server.client()
+    paths = [p for p in root.rglob("*.json.gz")]
+
+    def put(path: Path) -> None:
+        client.put_object(Bucket="bench", Key=path.relative_to(root).as_posix(), Body=path.read_bytes())
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, paths))
+
+
 def machine() -> dict[str, object]:
     cpu = platform.processor()
     try:
@@ -139,6 +200,8 @@ def main() -> None:
         assert counts == expected, f"{label} counted differently"
         rows.append((f"peer: {label}", peer_seconds, EVENTS / peer_seconds, peer_seconds / seconds))
         print(f"{label}: {peer_seconds:.2f} s ({peer_seconds / seconds:.1f}x trailsql's time)", flush=True)
+    if S3:
+        results["s3"] = s3_case(root, seconds)
     results["count_by_eventname"] = [
         {"case": c, "seconds": round(s, 3), "events_per_s": round(e), "time_vs_trailsql": round(r, 2)}
         for c, s, e, r in rows

@@ -176,7 +176,12 @@ def connect(
     location_maps: dict[str, str] | None = None,
     strict: bool = False,
     event_data_stores: list[str] | None = None,
+    s3: dict[str, Any] | None = None,
 ) -> Connection:
-    """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`)."""
-    session = Session(logs, workspace, location_maps, strict, event_data_stores)
+    """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`).
+
+    ``logs`` may be a local folder or ``s3://bucket/prefix``; ``s3`` takes ``profile``,
+    ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``.
+    """
+    session = Session(logs, workspace, location_maps, strict, event_data_stores, s3)
     return Connection(session)
