@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -201,9 +201,20 @@ class S3Source:
 
     def list_prefix(self, uri: str, partition: tuple[tuple[str, str | None], ...]) -> Listing:
         """Every object below a table or partition location (recursively, as Athena reads it)."""
+        return self.list_prefixes([(uri, partition)])
+
+    def list_prefixes(self, locations: Sequence[tuple[str, tuple[tuple[str, str | None], ...]]]) -> Listing:
+        """The objects below many partition locations, listed in parallel, then fetched."""
+        with ThreadPoolExecutor(self.options.workers) as pool:
+            found = list(pool.map(lambda location: self._objects_below(*location), locations))
+        objects = [obj for group in found for obj in group]
+        listing = Listing(listed=len(objects))
+        self._fetch(objects, listing)
+        return listing
+
+    def _objects_below(self, uri: str, partition: tuple[tuple[str, str | None], ...]) -> list[_Object]:
         bucket, key = split_uri(uri)
         prefix = key if not key or key.endswith("/") else key + "/"
-        listing = Listing()
         objects = []
         for page in self._list(bucket, prefix, delimiter=False):
             for item in page.get("Contents", []):
@@ -213,9 +224,7 @@ class S3Source:
                 if below[-1].endswith(".tmp") or any(part in local.NON_EVENT_FOLDERS for part in below):
                     continue
                 objects.append(_Object(bucket, item["Key"], item.get("ETag", ""), item["Size"], partition))
-        listing.listed = len(objects)
-        self._fetch(objects, listing)
-        return listing
+        return objects
 
     # --- fetching -----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -249,15 +249,25 @@ def list_table(
         return local.list_awslogs(root, may_match)
     if not table.partitions:
         return _folder_listing(table.location, catalog, (), warnings)
-    listing = Listing()
     if not table.projected:
-        for partition in catalog.partitions(table.name):
-            if may_match(dict(partition.values)):
-                listing.extend(_folder_listing(partition.location, catalog, partition.values, None))
-        return listing
-    for values in projection.partitions(table, may_match, predicate):
-        location = projection.partition_location(table, values)
-        listing.extend(_folder_listing(location, catalog, tuple(values.items()), None))
+        stored = [(p.location, p.values) for p in catalog.partitions(table.name) if may_match(dict(p.values))]
+        return _partitions_listing(stored, catalog)
+    projected = [
+        (projection.partition_location(table, values), tuple(values.items()))
+        for values in projection.partitions(table, may_match, predicate)
+    ]
+    return _partitions_listing(projected, catalog)
+
+
+def _partitions_listing(locations: Sequence[tuple[str, tuple[tuple[str, str], ...]]], catalog: Catalog) -> Listing:
+    """The files of the partitions at ``locations``: S3 prefixes listed together, in parallel."""
+    listing = Listing()
+    remote = [(catalog.resolve(uri), values) for uri, values in locations if catalog.resolve(uri).startswith("s3://")]
+    if remote:
+        listing.extend(catalog.s3().list_prefixes(remote))
+    for uri, values in locations:
+        if not catalog.resolve(uri).startswith("s3://"):
+            listing.extend(_folder_listing(uri, catalog, values, None))
     return listing
 
 
