@@ -322,3 +322,57 @@ def test_a_corrupt_object_is_named_by_its_s3_uri(
     strict = s3_session(s3_server, tmp_path, monkeypatch, logs="s3://corrupt/", strict=True)
     with pytest.raises(BadInputError, match=re.escape(f"s3://corrupt/{key}")):
         strict.execute("SELECT count(*) AS n FROM cloudtrail_logs")
+
+
+def _denied(prefix: str) -> Any:
+    """A before-send hook answering AccessDenied to listings of one prefix."""
+    from urllib.parse import unquote
+
+    from botocore.awsrequest import AWSResponse
+
+    def hook(request: Any, **_: Any) -> Any:
+        if f"prefix={prefix}" not in unquote(request.url):
+            return None
+        body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        return AWSResponse(request.url, 403, {"Content-Length": str(len(body))}, _Raw(body))
+
+    return hook
+
+
+def test_access_denied_names_the_prefix(
+    s3_server: S3Server, bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = s3_session(s3_server, tmp_path, monkeypatch, logs=f"s3://{BUCKET}/custom/")
+    denied = f"custom/AWSLogs/{ACCOUNTS[1]}/"
+    session.s3().client.meta.events.register("before-send.s3.ListObjectsV2", _denied(denied))
+    with pytest.raises(CatalogError) as error:
+        session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
+    message = str(error.value)
+    assert "\n" not in message and "access denied" in message.lower() and f"s3://{BUCKET}/{denied}" in message, message
+    # A query whose partitions avoid that prefix never lists it, and runs.
+    allowed = session.execute(f"SELECT count(*) AS n FROM cloudtrail_logs WHERE account = '{ACCOUNTS[0]}'")
+    assert allowed.table.to_pylist() == [{"n": 60}]
+
+
+def test_cache_command_reports_and_clears(
+    s3_server: S3Server, bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from trailsql.cli.main import cli
+
+    session = s3_session(s3_server, tmp_path, monkeypatch, logs=f"s3://{BUCKET}/custom/")
+    session.execute(f"SELECT count(*) AS n FROM cloudtrail_logs WHERE account = '{ACCOUNTS[0]}' AND day = '01'")
+    runner = CliRunner()
+    stats = runner.invoke(cli, ["cache", "stats", "--cache-dir", str(tmp_path / "cache")])
+    assert stats.exit_code == 0, stats.output
+    reported = json.loads(stats.output)
+    assert reported["objects"] == 4 and reported["bytes"] > 0, reported
+    cleared = runner.invoke(cli, ["cache", "clear", "--cache-dir", str(tmp_path / "cache")])
+    assert cleared.exit_code == 0 and "removed 4" in cleared.output
+    assert (
+        json.loads(runner.invoke(cli, ["cache", "stats", "--cache-dir", str(tmp_path / "cache")]).output)["objects"]
+        == 0
+    )
