@@ -9,7 +9,7 @@ query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -56,9 +56,6 @@ class Plan:
     sql: str
     scans: list[Scan]
     warnings: list[str]
-
-
-Resolver = Callable[[str], str]
 
 
 class Catalog(Protocol):
