@@ -14,6 +14,7 @@ from trailsql import __version__
 from trailsql.cli.cache import cache
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
+from trailsql.cli.lake import compact, ingest, lake
 from trailsql.cli.query import query
 from trailsql.errors import TrailsqlError
 
@@ -28,6 +29,9 @@ cli.add_command(query)
 cli.add_command(generate)
 cli.add_command(demo)
 cli.add_command(cache)
+cli.add_command(ingest)
+cli.add_command(compact)
+cli.add_command(lake)
 
 
 def main() -> None:

@@ -154,7 +154,9 @@ class DuckDBEngine:
                 self._tally.events.clear()
                 try:
                     self._create_views(plan.scans, files)
-                    result = self.con.sql(plan.sql).to_arrow_table()
+                    relation = self.con.sql(plan.sql)
+                    # A statement that returns no rows (the lake's CREATE TABLE AS) gives no relation.
+                    result = relation.to_arrow_table() if relation is not None else pa.table({})
                     break
                 except duckdb.Error as error:
                     self._recover(plan.scans, files, error, strict)

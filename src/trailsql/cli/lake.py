@@ -1,0 +1,113 @@
+"""``trailsql ingest``, ``trailsql compact`` and ``trailsql lake``: the workspace's Parquet lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from trailsql.lake import maintain
+from trailsql.lake.ingest import IngestOptions, Lake
+from trailsql.lake.ingest import ingest as ingest_logs
+
+_WORKSPACE = click.option(
+    "--workspace", type=click.Path(file_okay=False), required=True, help="The workspace; the lake is <workspace>/lake."
+)
+
+
+def _date(_: click.Context, __: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value}") from None
+
+
+@click.command()
+@_WORKSPACE
+@click.option("--logs", required=True, help="A folder of CloudTrail logs, or the name of a workspace table.")
+@click.option("--since", callback=_date, help="First day of logs to ingest (YYYY-MM-DD).")
+@click.option("--until", callback=_date, help="Last day of logs to ingest (YYYY-MM-DD).")
+@click.option("--batch-files", default=IngestOptions.batch_files, show_default=True, help="Log files per batch.")
+def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | None, batch_files: int) -> None:
+    """Ingest new or changed log files into the workspace's Parquet lake, exactly once."""
+    options = IngestOptions(since=since, until=until, batch_files=batch_files)
+    console = Console(stderr=True)
+    if console.is_terminal:
+        columns = (
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files {task.fields[events]:,} events {task.fields[rate]:,.0f} events/s"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("files", total=None, events=0, rate=0.0)
+            started = dt.datetime.now(dt.UTC)
+
+            def advance(files: int, events: int, total: int) -> None:
+                seconds = max((dt.datetime.now(dt.UTC) - started).total_seconds(), 1e-6)
+                bar.update(task, completed=files, total=total, events=events, rate=events / seconds)
+
+            report = ingest_logs(logs, workspace, options, advance)
+    else:
+        report = ingest_logs(logs, workspace, options)
+    for path, reason in report.files_skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    click.echo(report.summary(), err=True)
+
+
+@click.command()
+@_WORKSPACE
+def compact(workspace: str) -> None:
+    """Merge the small Parquet files of each lake partition into one."""
+    lake = Lake(workspace)
+    try:
+        report = maintain.compact(lake)
+    finally:
+        lake.close()
+    click.echo(
+        f"compacted {report.partitions} partitions: {report.files_before} files into {report.files_after}", err=True
+    )
+
+
+@click.group()
+def lake() -> None:
+    """Look after the workspace's Parquet lake."""
+
+
+@lake.command()
+@_WORKSPACE
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def stats(workspace: str, fmt: str) -> None:
+    """Events, files, bytes and date range per account and region."""
+    handle = Lake(workspace)
+    try:
+        rows = maintain.stats(handle)
+    finally:
+        handle.close()
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    keys = ("account", "region", "events", "files", "bytes", "first_date", "last_date")
+    click.echo("\t".join(keys))
+    for row in rows:
+        click.echo("\t".join(str(row[k]) for k in keys))
+
+
+@lake.command()
+@_WORKSPACE
+@click.option("--older-than", required=True, help="Delete partitions of days older than this (400d, 8w).")
+def prune(workspace: str, older_than: str) -> None:
+    """Delete lake partitions older than an age."""
+    handle = Lake(workspace)
+    try:
+        removed = maintain.prune(handle, maintain.parse_age(older_than))
+    finally:
+        handle.close()
+    click.echo(f"pruned {len(removed)} files", err=True)

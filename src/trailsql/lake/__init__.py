@@ -1,0 +1,1 @@
+"""The workspace's Parquet lake: incremental, exactly-once ingestion of CloudTrail logs."""

@@ -1,0 +1,104 @@
+"""Keeping the lake in shape: compaction, statistics and retention.
+
+Every change follows ingest's order: new data is written to ``_staging/`` and renamed into
+place, the manifest commits, and only then are replaced files deleted; a run killed in
+between leaves files the manifest does not list, which the next command deletes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+
+from trailsql.errors import UsageError
+from trailsql.lake.ingest import Lake, sql_string
+from trailsql.lake.manifest import STAGING_NAME, LakeFile
+
+
+@dataclass
+class CompactReport:
+    partitions: int = 0
+    files_before: int = 0
+    files_after: int = 0
+
+
+def compact(lake: Lake, min_files: int = 2) -> CompactReport:
+    """Merge the files of each partition holding at least ``min_files`` into one, sorted by time."""
+    lake.manifest.clean()
+    report = CompactReport()
+    groups: dict[tuple[str, str, str], list[LakeFile]] = {}
+    for f in lake.manifest.lake_files():
+        groups.setdefault((f.account, f.region, f.date), []).append(f)
+    engine = lake.engine()
+    try:
+        for (account, region, date), files in sorted(groups.items()):
+            if len(files) < min_files:
+                continue
+            batch_id = f"{lake.next_batch():08d}"
+            staging = lake.folder / STAGING_NAME / batch_id
+            staging.mkdir(parents=True, exist_ok=True)
+            target = staging / "0.parquet"
+            listed = "[" + ", ".join(sql_string(str(lake.folder / f.path)) for f in files) + "]"
+            row = engine.con.execute(
+                f"COPY (SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts, eventid) TO "
+                f"{sql_string(str(target))} (FORMAT parquet, COMPRESSION zstd, "
+                f"ROW_GROUP_SIZE {lake.options.row_group_rows})"
+            ).fetchone()
+            rows = int(row[0]) if row else 0
+            relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
+            merged = LakeFile(
+                relative,
+                account,
+                region,
+                date,
+                rows,
+                target.stat().st_size,
+                min((f.min_time for f in files if f.min_time), default=None),
+                max((f.max_time for f in files if f.max_time), default=None),
+                batch_id,
+            )
+            os.replace(target, lake.folder / relative)
+            lake.manifest.commit([], [merged], [f.path for f in files])
+            staging.rmdir()
+            report.partitions += 1
+            report.files_before += len(files)
+            report.files_after += 1
+    finally:
+        engine.close()
+        lake.manifest.clean()
+    return report
+
+
+def stats(lake: Lake) -> list[dict[str, object]]:
+    """Events, files, bytes and date range per account and region."""
+    rows = lake.manifest.db.execute(
+        "SELECT account, region, sum(rows), count(*), sum(bytes), min(date), max(date), min(min_time), max(max_time) "
+        "FROM lake_files GROUP BY account, region ORDER BY account, region"
+    ).fetchall()
+    keys = ("account", "region", "events", "files", "bytes", "first_date", "last_date", "first_event", "last_event")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """``400d`` (days) or ``8w`` (weeks).
+
+    >>> parse_age("400d").days
+    400
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*([dw])\s*", text)
+    if not match:
+        raise UsageError(f"expected an age like 400d or 8w, got {text}")
+    count = int(match.group(1))
+    return dt.timedelta(days=count * (7 if match.group(2) == "w" else 1))
+
+
+def prune(lake: Lake, older_than: dt.timedelta, today: dt.date | None = None) -> list[str]:
+    """Delete partitions whose day is before ``today - older_than``; return their files."""
+    lake.manifest.clean()
+    cutoff = ((today or dt.datetime.now(dt.UTC).date()) - older_than).isoformat()
+    old = [f.path for f in lake.manifest.lake_files() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", f.date) and f.date < cutoff]
+    lake.manifest.commit([], [], old)
+    lake.manifest.clean()
+    return old

@@ -1,0 +1,248 @@
+"""The Parquet lake: ingest, exactly once, incremental, crash safety, compaction, retention.
+
+Expectations come from the JSON files themselves, read with plain Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from trailsql import schema
+from trailsql.cli.main import cli
+from trailsql.generate import GenerateOptions, generate
+from trailsql.lake import maintain
+from trailsql.lake.ingest import CRASH_ENV, IngestOptions, Lake, ingest, lake_folder
+from trailsql.lake.manifest import Manifest
+
+
+def event(n: int, when: str, account: str = "012345678901", region: str = "us-east-1") -> dict[str, Any]:
+    return {
+        "eventVersion": "1.08",
+        "eventTime": when,
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": region,
+        "eventID": f"id-{n:06d}",
+        "recipientAccountId": account,
+        "requestParameters": {"bucketName": "b", "key": f"k{n}"},
+    }
+
+
+def expected_events(root: Path) -> dict[str, tuple[str, str, str]]:
+    """eventID -> (account, region, date) over every readable log file, read with plain Python."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for path in sorted(root.rglob("*.json*")):
+        try:
+            records = json.loads(gzip.decompress(path.read_bytes()))["Records"]
+        except (OSError, EOFError, ValueError):
+            continue
+        parts = path.relative_to(root).parts  # AWSLogs/<account>/CloudTrail/<region>/...
+        for r in records:
+            found.setdefault(r["eventID"], (parts[1], parts[3], r["eventTime"][:10]))
+    return found
+
+
+def lake_rows(workspace: Path) -> list[tuple[Any, ...]]:
+    """Every row of the lake's manifest-listed files, with partition values read as strings."""
+    lake = lake_folder(workspace)
+    manifest = Manifest(lake)
+    files = [str(lake / f.path) for f in manifest.lake_files()]
+    manifest.close()
+    if not files:
+        return []
+    return duckdb.sql(
+        f"SELECT eventid, account, region, date, source_path, eventtime, eventtime_ts FROM read_parquet({files!r}, "
+        "hive_partitioning=true, hive_types_autocast=false) ORDER BY ALL"
+    ).fetchall()
+
+
+def lake_state(workspace: Path) -> tuple[list[tuple[Any, ...]], list[str]]:
+    lake = lake_folder(workspace)
+    files = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
+    return lake_rows(workspace), files
+
+
+@pytest.fixture
+def logs(write_logs):  # type: ignore[no-untyped-def]
+    day = dt.date(2025, 2, 12)
+    write_logs([event(i, f"2025-02-12T0{i % 10}:00:00Z") for i in range(30)], account="012345678901", day=day)
+    write_logs([event(i, f"2025-02-12T1{i % 10}:00:00Z") for i in range(30, 50)], account="012345678901", day=day)
+    # Delivered twice: events 40-49 again, in another file.
+    write_logs([event(i, f"2025-02-12T1{i % 10}:00:00Z") for i in range(40, 50)], account="012345678901", day=day)
+    # Past midnight: the event's day, not the folder's, is its partition.
+    write_logs([event(100, "2025-02-13T00:00:05Z", region="eu-west-1")], region="eu-west-1", day=day)
+    write_logs(
+        [event(i, "2025-02-11T23:00:00Z", account="111111111111") for i in range(200, 205)],
+        account="111111111111",
+        day=day,
+    )
+    bad = write_logs([event(999, "2025-02-12T00:00:00Z")], day=day)
+    bad.write_bytes(bad.read_bytes()[:20])  # truncated gzip: skipped and named
+    return write_logs.root
+
+
+def test_ingest_writes_each_event_once_with_string_partitions(logs: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    report = ingest(str(logs), workspace)
+    expected = expected_events(logs)
+    rows = lake_rows(workspace)
+    assert sorted((r[0], r[1], r[2], r[3]) for r in rows) == sorted((k, *v) for k, v in expected.items())
+    assert report.events_written == len(expected) == 56
+    assert report.duplicates == 10
+    assert [path for path, _ in report.files_skipped] == [str(sorted(logs.rglob("*.json.gz"))[-1])]
+    # Leading zeros kept: partition values are strings.
+    assert {r[1] for r in rows} == {"012345678901", "111111111111", "123456789012"}
+    assert all(r[6] == dt.datetime.fromisoformat(r[5]) for r in rows)
+
+
+def test_lake_files_have_the_default_columns_sorted_by_time(logs: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    ingest(str(logs), workspace)
+    files = sorted(lake_folder(workspace).rglob("*.parquet"))
+    described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{files[0]}', hive_partitioning=false)").fetchall()
+    names = [row[0] for row in described]
+    assert names == [n.lower() for n, _ in schema.default_columns()] + ["eventtime_ts", "source_path"]
+    assert dict((r[0], r[1]) for r in described)["eventtime_ts"] == "TIMESTAMP WITH TIME ZONE"
+    for path in files:
+        times = [r[0] for r in duckdb.sql(f"SELECT eventtime_ts FROM read_parquet('{path}')").fetchall()]
+        assert times == sorted(times)
+        codec = duckdb.sql(f"SELECT DISTINCT compression FROM parquet_metadata('{path}')").fetchall()
+        assert codec == [("ZSTD",)]
+
+
+def test_second_run_reads_only_new_or_changed_files(logs: Path, write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    workspace = tmp_path / "ws"
+    ingest(str(logs), workspace)
+    again = ingest(str(logs), workspace)
+    assert (again.files_ingested, again.events_read, again.files_unchanged) == (0, 0, 6)
+    new = write_logs([event(i, "2025-02-12T05:00:00Z") for i in range(300, 310)], account="012345678901")
+    # A changed file: a delivery rewritten with more events (some already in the lake).
+    changed = sorted(logs.rglob("*.json.gz"))[0]
+    records = json.loads(gzip.decompress(changed.read_bytes()))["Records"]
+    changed.write_bytes(gzip.compress(json.dumps({"Records": [*records, event(400, "2025-02-12T06:00:00Z")]}).encode()))
+    os.utime(changed, ns=(1, 1))
+    third = ingest(str(logs), workspace)
+    assert third.files_ingested == 2 and third.events_read == 10 + len(records) + 1
+    assert third.events_written == 11
+    expected = expected_events(logs)
+    assert sorted(r[0] for r in lake_rows(workspace)) == sorted(expected)
+    assert new.exists()
+
+
+def test_since_and_until_choose_files_by_their_day(write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for offset in range(3):
+        day = dt.date(2025, 2, 10) + dt.timedelta(days=offset)
+        write_logs([event(offset, f"{day}T12:00:00Z")], day=day)
+    workspace = tmp_path / "ws"
+    report = ingest(
+        str(write_logs.root), workspace, IngestOptions(since=dt.date(2025, 2, 11), until=dt.date(2025, 2, 11))
+    )
+    assert report.events_written == 1
+    assert [r[3] for r in lake_rows(workspace)] == ["2025-02-11"]
+    ingest(str(write_logs.root), workspace)
+    assert sorted(r[3] for r in lake_rows(workspace)) == ["2025-02-10", "2025-02-11", "2025-02-12"]
+
+
+def _generated(root: Path) -> Path:
+    generate(root, GenerateOptions(events=3000, events_per_file=100, days=2, regions=("us-east-1", "eu-west-1")))
+    # CloudTrail delivers some events twice: copy one file's events into a second delivery.
+    first = sorted(root.rglob("*.json.gz"))[0]
+    twin = first.with_name(first.name.replace(".json.gz", "x.json.gz"))
+    twin.write_bytes(first.read_bytes())
+    return root
+
+
+def _run_ingest(logs: Path, workspace: Path, crash: str | None) -> int:
+    env = {**os.environ}
+    env.pop(CRASH_ENV, None)
+    if crash:
+        env[CRASH_ENV] = crash
+    code = (
+        "import sys; from trailsql.lake.ingest import ingest, IngestOptions; "
+        "ingest(sys.argv[1], sys.argv[2], IngestOptions(batch_files=4))"
+    )
+    return subprocess.run([sys.executable, "-c", code, str(logs), str(workspace)], env=env, check=False).returncode
+
+
+@pytest.mark.parametrize("crash", ["staged:1", "staged:3", "renamed:1", "renamed:4", "committed:2"])
+def test_a_killed_ingest_resumes_to_the_same_lake(tmp_path: Path, crash: str) -> None:
+    logs = _generated(tmp_path / "logs")
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    assert _run_ingest(logs, clean, None) == 0
+    assert _run_ingest(logs, killed, crash) == -9
+    assert _run_ingest(logs, killed, None) == 0
+    state = lake_state(killed)
+    assert state == lake_state(clean)
+    assert sorted(r[0] for r in state[0]) == sorted(expected_events(logs))
+
+
+def test_cli_ingest_compact_stats_prune(logs: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", "--workspace", str(workspace), "--logs", str(logs), "--batch-files", "1"])
+    assert result.exit_code == 0, result.output
+    assert "56 written (10 duplicates)" in result.output
+    before = lake_rows(workspace)
+    result = runner.invoke(cli, ["compact", "--workspace", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert lake_rows(workspace) == before
+    partitions = {(r[1], r[2], r[3]) for r in before}
+    assert len(list(lake_folder(workspace).rglob("*.parquet"))) == len(partitions)
+    result = runner.invoke(cli, ["lake", "stats", "--workspace", str(workspace), "--format", "json"])
+    stats = json.loads(result.stdout)
+    expected: dict[tuple[str, str], int] = {}
+    for account, region, _ in expected_events(logs).values():
+        expected[(account, region)] = expected.get((account, region), 0) + 1
+    assert {(s["account"], s["region"]): s["events"] for s in stats} == expected
+    result = runner.invoke(cli, ["lake", "prune", "--workspace", str(workspace), "--older-than", "400d"])
+    assert result.exit_code == 0, result.output
+    assert lake_rows(workspace) == []
+
+
+def test_prune_keeps_recent_days(logs: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    ingest(str(logs), workspace)
+    lake = Lake(workspace)
+    try:
+        removed = maintain.prune(lake, maintain.parse_age("1d"), today=dt.date(2025, 2, 13))
+    finally:
+        lake.close()
+    assert removed and all("date=2025-02-11" in p for p in removed)
+    assert {r[3] for r in lake_rows(workspace)} == {"2025-02-12", "2025-02-13"}
+    # Pruned sources stay recorded: the next ingest does not bring them back.
+    assert ingest(str(logs), workspace).files_ingested == 0
+
+
+def test_ingest_memory_stays_bounded(tmp_path: Path) -> None:
+    """Peak RSS of an ingest in batches, sampled with psutil (the figure for large inputs is the benchmark's)."""
+    psutil = pytest.importorskip("psutil")
+    logs = tmp_path / "logs"
+    generate(logs, GenerateOptions(events=40_000, events_per_file=200))
+    code = (
+        "import sys; from trailsql.lake.ingest import ingest, IngestOptions; "
+        "print(ingest(sys.argv[1], sys.argv[2], IngestOptions(batch_files=20)).events_written)"
+    )
+    child = psutil.Popen(
+        [sys.executable, "-c", code, str(logs), str(tmp_path / "ws")], stdout=subprocess.PIPE, text=True
+    )
+    peak = 0
+    while child.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            peak = max(peak, child.memory_info().rss)
+        time.sleep(0.02)
+    assert child.returncode == 0
+    assert int(child.stdout.read()) == len(expected_events(logs)) == 40_000
+    assert peak < 1 << 30
