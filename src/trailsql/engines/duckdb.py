@@ -309,7 +309,7 @@ class DuckDBEngine:
 
     def _bad_file(self, scans: list[Scan], excluded: dict[str, str], message: str) -> str | None:
         """The file a DuckDB error message names, if it is one of the scans' files."""
-        for path in _paths(scans):
+        for path in (f.path for f in _all_files(scans)):
             if path not in excluded and path in message:
                 return path
         return None
@@ -317,7 +317,7 @@ class DuckDBEngine:
     def _sweep(self, scans: list[Scan], excluded: dict[str, str]) -> dict[str, str]:
         """Read every remaining file once on its own, to find all the bad ones at once."""
         bad: dict[str, str] = {}
-        for path in _paths(scans):
+        for path in (f.path for f in _all_files(scans)):
             if path in excluded:
                 continue
             try:
@@ -333,11 +333,6 @@ class DuckDBEngine:
 def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
     for scan in scans:
         yield from scan.listing.files
-
-
-def _paths(scans: list[Scan]) -> Iterator[str]:
-    for f in _all_files(scans):
-        yield f.path
 
 
 def _reader_groups(files: list[LogFile], big: dict[str, int]) -> Iterator[tuple[list[LogFile], int | None]]:

@@ -35,9 +35,6 @@ from trailsql.sources.files import Listing, LogFile
 from trailsql.sql.planner import Plan, Scan, list_table
 from trailsql.sql.pruning import Pruner
 
-#: Columns of a lake file besides the default table's data columns (partition values are in the path).
-EXTRA_COLUMNS = ("eventtime_ts", "source_path")
-PARTITION_KEYS = ("account", "region", "date")
 #: Set to ``<point>:<n>`` to SIGKILL the process the n-th time it reaches a point (crash tests):
 #: ``staged`` (data written, not renamed), ``renamed`` (data in place, manifest not committed),
 #: ``committed`` (manifest committed).
@@ -109,11 +106,8 @@ def _crash_point(point: str, counters: dict[str, int]) -> None:
 
 
 def _file_date(f: LogFile) -> dt.date | None:
-    values = dict(f.partition)
+    values = dict(_restated(f).partition)
     parts = (values.get("year"), values.get("month"), values.get("day"))
-    if not all(parts):
-        named = local.file_name_partition(PurePath(f.path).name)
-        parts = (named.get("year"), named.get("month"), named.get("day"))
     try:
         return dt.date(int(parts[0] or ""), int(parts[1] or ""), int(parts[2] or ""))
     except ValueError:
