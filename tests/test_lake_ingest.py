@@ -41,22 +41,35 @@ def event(n: int, when: str, account: str = "012345678901", region: str = "us-ea
     }
 
 
-def expected_events(root: Path) -> dict[str, tuple[str, str, str]]:
-    """eventID -> (account, region, date) over every readable log file, read with plain Python."""
-    found: dict[str, tuple[str, str, str]] = {}
+Delivery = tuple[str, str, str, str, str]
+"""(eventID, account, region, date, source file): one delivery of an event, as the lake holds it."""
+
+
+def expected_deliveries(root: Path) -> list[Delivery]:
+    """Every event of every readable log file, read with plain Python, partitioned by its folder."""
+    found: list[Delivery] = []
     for path in sorted(root.rglob("*.json*")):
         try:
             records = json.loads(gzip.decompress(path.read_bytes()))["Records"]
         except (OSError, EOFError, ValueError):
             continue
-        parts = path.relative_to(root).parts  # AWSLogs/<account>/CloudTrail/<region>/...
-        for r in records:
-            found.setdefault(r["eventID"], (parts[1], parts[3], r["eventTime"][:10]))
-    return found
+        parts = path.relative_to(root).parts  # AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/<file>
+        date = "-".join(parts[4:7])
+        found += [(r["eventID"], parts[1], parts[3], date, str(path)) for r in records]
+    return sorted(found)
+
+
+def expected_events(root: Path) -> dict[str, Delivery]:
+    """Each eventID's first delivery (by account, region, day and file), as the lake keeps it."""
+    first: dict[str, Delivery] = {}
+    for delivery in sorted(expected_deliveries(root), key=lambda d: (d[1], d[2], d[3], d[4])):
+        first.setdefault(delivery[0], delivery)
+    return first
 
 
 def lake_rows(workspace: Path) -> list[tuple[Any, ...]]:
-    """Every row of the lake's manifest-listed files, with partition values read as strings."""
+    """(eventID, account, region, date, source_path, redelivered, eventtime, eventtime_ts) of every
+    row of the lake's manifest-listed files, with partition values read as strings."""
     lake = lake_folder(workspace)
     manifest = Manifest(lake)
     files = [str(lake / f.path) for f in manifest.lake_files()]
@@ -64,9 +77,18 @@ def lake_rows(workspace: Path) -> list[tuple[Any, ...]]:
     if not files:
         return []
     return duckdb.sql(
-        f"SELECT eventid, account, region, date, source_path, eventtime, eventtime_ts FROM read_parquet({files!r}, "
-        "hive_partitioning=true, hive_types_autocast=false) ORDER BY ALL"
+        "SELECT eventid, account, region, date, source_path, redelivered, eventtime, eventtime_ts "
+        f"FROM read_parquet({files!r}, hive_partitioning=true, hive_types_autocast=false) ORDER BY ALL"
     ).fetchall()
+
+
+def deliveries(rows: list[tuple[Any, ...]]) -> list[Delivery]:
+    return sorted((r[0], r[1], r[2], r[3], r[4]) for r in rows)
+
+
+def events(rows: list[tuple[Any, ...]]) -> list[Delivery]:
+    """The rows that are not redeliveries: each event once."""
+    return sorted((r[0], r[1], r[2], r[3], r[4]) for r in rows if not r[5])
 
 
 def lake_state(workspace: Path) -> tuple[list[tuple[Any, ...]], list[str]]:
@@ -82,30 +104,31 @@ def logs(write_logs):  # type: ignore[no-untyped-def]
     write_logs([event(i, f"2025-02-12T1{i % 10}:00:00Z") for i in range(30, 50)], account="012345678901", day=day)
     # Delivered twice: events 40-49 again, in another file.
     write_logs([event(i, f"2025-02-12T1{i % 10}:00:00Z") for i in range(40, 50)], account="012345678901", day=day)
-    # Past midnight: the event's day, not the folder's, is its partition.
+    # Past midnight: delivered in the folder of the 12th, the event stays in that partition.
     write_logs([event(100, "2025-02-13T00:00:05Z", region="eu-west-1")], region="eu-west-1", day=day)
     write_logs(
         [event(i, "2025-02-11T23:00:00Z", account="111111111111") for i in range(200, 205)],
         account="111111111111",
-        day=day,
+        day=dt.date(2025, 2, 11),
     )
     bad = write_logs([event(999, "2025-02-12T00:00:00Z")], day=day)
     bad.write_bytes(bad.read_bytes()[:20])  # truncated gzip: skipped and named
     return write_logs.root
 
 
-def test_ingest_writes_each_event_once_with_string_partitions(logs: Path, tmp_path: Path) -> None:
+def test_ingest_keeps_each_delivery_and_each_event_once(logs: Path, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     report = ingest(str(logs), workspace)
-    expected = expected_events(logs)
     rows = lake_rows(workspace)
-    assert sorted((r[0], r[1], r[2], r[3]) for r in rows) == sorted((k, *v) for k, v in expected.items())
-    assert report.events_written == len(expected) == 56
-    assert report.duplicates == 10
+    assert deliveries(rows) == expected_deliveries(logs)
+    assert events(rows) == sorted(expected_events(logs).values())
+    assert len(events(rows)) == len({r[0] for r in rows}) == 56
+    assert report.redelivered == 10 and report.events_read == 66
     assert [path for path, _ in report.files_skipped] == [str(sorted(logs.rglob("*.json.gz"))[-1])]
     # Leading zeros kept: partition values are strings.
     assert {r[1] for r in rows} == {"012345678901", "111111111111", "123456789012"}
-    assert all(r[6] == dt.datetime.fromisoformat(r[5]) for r in rows)
+    assert all(r[7] == dt.datetime.fromisoformat(r[6]) for r in rows)
+    assert ("id-000100", "2025-02-12", "2025-02-13T00:00:05Z") in {(r[0], r[3], r[6]) for r in rows}
 
 
 def test_lake_files_have_the_default_columns_sorted_by_time(logs: Path, tmp_path: Path) -> None:
@@ -114,7 +137,7 @@ def test_lake_files_have_the_default_columns_sorted_by_time(logs: Path, tmp_path
     files = sorted(lake_folder(workspace).rglob("*.parquet"))
     described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{files[0]}', hive_partitioning=false)").fetchall()
     names = [row[0] for row in described]
-    assert names == [n.lower() for n, _ in schema.default_columns()] + ["eventtime_ts", "source_path"]
+    assert names == [n.lower() for n, _ in schema.default_columns()] + ["eventtime_ts", "source_path", "redelivered"]
     assert dict((r[0], r[1]) for r in described)["eventtime_ts"] == "TIMESTAMP WITH TIME ZONE"
     for path in files:
         times = [r[0] for r in duckdb.sql(f"SELECT eventtime_ts FROM read_parquet('{path}')").fetchall()]
@@ -128,18 +151,18 @@ def test_second_run_reads_only_new_or_changed_files(logs: Path, write_logs, tmp_
     ingest(str(logs), workspace)
     again = ingest(str(logs), workspace)
     assert (again.files_ingested, again.events_read, again.files_unchanged) == (0, 0, 6)
-    new = write_logs([event(i, "2025-02-12T05:00:00Z") for i in range(300, 310)], account="012345678901")
-    # A changed file: a delivery rewritten with more events (some already in the lake).
+    write_logs([event(i, "2025-02-12T05:00:00Z") for i in range(300, 310)], account="012345678901")
+    # A changed file: a delivery rewritten with one event more and one less. Its old rows leave the lake.
     changed = sorted(logs.rglob("*.json.gz"))[0]
     records = json.loads(gzip.decompress(changed.read_bytes()))["Records"]
-    changed.write_bytes(gzip.compress(json.dumps({"Records": [*records, event(400, "2025-02-12T06:00:00Z")]}).encode()))
+    rewritten = [*records[1:], event(400, "2025-02-12T06:00:00Z")]
+    changed.write_bytes(gzip.compress(json.dumps({"Records": rewritten}).encode()))
     os.utime(changed, ns=(1, 1))
     third = ingest(str(logs), workspace)
-    assert third.files_ingested == 2 and third.events_read == 10 + len(records) + 1
-    assert third.events_written == 11
-    expected = expected_events(logs)
-    assert sorted(r[0] for r in lake_rows(workspace)) == sorted(expected)
-    assert new.exists()
+    assert third.files_ingested == 2 and third.events_read == 10 + len(rewritten)
+    rows = lake_rows(workspace)
+    assert deliveries(rows) == expected_deliveries(logs)
+    assert len({r[0] for r in rows if not r[5]}) == len({r[0] for r in rows})
 
 
 def test_since_and_until_choose_files_by_their_day(write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +173,7 @@ def test_since_and_until_choose_files_by_their_day(write_logs, tmp_path: Path) -
     report = ingest(
         str(write_logs.root), workspace, IngestOptions(since=dt.date(2025, 2, 11), until=dt.date(2025, 2, 11))
     )
-    assert report.events_written == 1
+    assert report.events_read == 1
     assert [r[3] for r in lake_rows(workspace)] == ["2025-02-11"]
     ingest(str(write_logs.root), workspace)
     assert sorted(r[3] for r in lake_rows(workspace)) == ["2025-02-10", "2025-02-11", "2025-02-12"]
@@ -186,7 +209,8 @@ def test_a_killed_ingest_resumes_to_the_same_lake(tmp_path: Path, crash: str) ->
     assert _run_ingest(logs, killed, None) == 0
     state = lake_state(killed)
     assert state == lake_state(clean)
-    assert sorted(r[0] for r in state[0]) == sorted(expected_events(logs))
+    assert deliveries(state[0]) == expected_deliveries(logs)
+    assert events(state[0]) == sorted(expected_events(logs).values())
 
 
 def test_cli_ingest_compact_stats_prune(logs: Path, tmp_path: Path) -> None:
@@ -194,7 +218,7 @@ def test_cli_ingest_compact_stats_prune(logs: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["ingest", "--workspace", str(workspace), "--logs", str(logs), "--batch-files", "1"])
     assert result.exit_code == 0, result.output
-    assert "56 written (10 duplicates)" in result.output
+    assert "66 events (10 delivered twice)" in result.output
     before = lake_rows(workspace)
     result = runner.invoke(cli, ["compact", "--workspace", str(workspace)])
     assert result.exit_code == 0, result.output
@@ -204,9 +228,10 @@ def test_cli_ingest_compact_stats_prune(logs: Path, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["lake", "stats", "--workspace", str(workspace), "--format", "json"])
     stats = json.loads(result.stdout)
     expected: dict[tuple[str, str], int] = {}
-    for account, region, _ in expected_events(logs).values():
+    for _, account, region, _, _ in expected_events(logs).values():
         expected[(account, region)] = expected.get((account, region), 0) + 1
     assert {(s["account"], s["region"]): s["events"] for s in stats} == expected
+    assert sum(s["redelivered"] for s in stats) == 10
     result = runner.invoke(cli, ["lake", "prune", "--workspace", str(workspace), "--older-than", "400d"])
     assert result.exit_code == 0, result.output
     assert lake_rows(workspace) == []
@@ -221,7 +246,7 @@ def test_prune_keeps_recent_days(logs: Path, tmp_path: Path) -> None:
     finally:
         lake.close()
     assert removed and all("date=2025-02-11" in p for p in removed)
-    assert {r[3] for r in lake_rows(workspace)} == {"2025-02-12", "2025-02-13"}
+    assert {r[3] for r in lake_rows(workspace)} == {"2025-02-12"}
     # Pruned sources stay recorded: the next ingest does not bring them back.
     assert ingest(str(logs), workspace).files_ingested == 0
 
@@ -233,7 +258,7 @@ def test_ingest_memory_stays_bounded(tmp_path: Path) -> None:
     generate(logs, GenerateOptions(events=40_000, events_per_file=200))
     code = (
         "import sys; from trailsql.lake.ingest import ingest, IngestOptions; "
-        "print(ingest(sys.argv[1], sys.argv[2], IngestOptions(batch_files=20)).events_written)"
+        "print(ingest(sys.argv[1], sys.argv[2], IngestOptions(batch_files=20)).events_read)"
     )
     child = psutil.Popen(
         [sys.executable, "-c", code, str(logs), str(tmp_path / "ws")], stdout=subprocess.PIPE, text=True

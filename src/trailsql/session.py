@@ -19,6 +19,7 @@ from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError
+from trailsql.lake.read import LakeReader
 from trailsql.sources.s3 import S3Options, S3Source
 from trailsql.sql.parse import parse
 from trailsql.sql.planner import plan_query
@@ -63,6 +64,7 @@ class Session:
         for store in event_data_stores or []:
             self.workspace.add_event_data_store(store)
         self.logs = os.fspath(logs) if logs is not None else None
+        self.lake = LakeReader(self.workspace.folder) if self.workspace.folder is not None else None
         self.strict = strict
         self.engine = DuckDBEngine()
         self.closed = False
@@ -136,6 +138,8 @@ class Session:
         if not isinstance(statement, exp.Query):
             raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
         plan = plan_query(statement, self)
+        if self.lake is not None:
+            self.lake.cover(plan.scans)
         if self.strict and plan.warnings:
             raise BadInputError(plan.warnings[0])
         table, stats = self.engine.run(plan, strict=self.strict)

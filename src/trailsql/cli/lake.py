@@ -86,7 +86,7 @@ def lake() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def stats(workspace: str, fmt: str) -> None:
     """Events, files, bytes and date range per account and region."""
-    handle = Lake(workspace)
+    handle = Lake(workspace, writer=False)
     try:
         rows = maintain.stats(handle)
     finally:
@@ -94,7 +94,7 @@ def stats(workspace: str, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    keys = ("account", "region", "events", "files", "bytes", "first_date", "last_date")
+    keys = ("account", "region", "events", "redelivered", "files", "bytes", "first_date", "last_date")
     click.echo("\t".join(keys))
     for row in rows:
         click.echo("\t".join(str(row[k]) for k in keys))

@@ -26,12 +26,15 @@ import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
 from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
-from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, duckdb_type
-from trailsql.sources.files import LogFile
+from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, default_columns, duckdb_type
+from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import Plan, Scan
 
 #: The largest JSON document (one log file, uncompressed) the engine will read.
 MAX_OBJECT_BYTES = 1 << 30
+
+#: The lake stores the default table's columns with these types.
+_LAKE_TYPES = {name.lower(): duckdb_type(typ) for name, typ in default_columns()}
 
 #: After this many failed runs that each named one bad file, check every file at once.
 _RETRIES_BEFORE_SWEEP = 3
@@ -61,6 +64,13 @@ class RunStats:
     get_requests: int = 0
     bytes_fetched: int = 0
     cache_hits: int = 0
+    #: Of the events scanned, those read from the workspace's lake, and the log files that held them.
+    events_from_lake: int = 0
+    files_from_lake: int = 0
+
+    @property
+    def events_from_logs(self) -> int:
+        return self.events_scanned - self.events_from_lake
 
     @property
     def files_skipped(self) -> int:
@@ -79,6 +89,9 @@ class RunStats:
             "files_pruned": self.files_pruned,
             "bytes_scanned": self.bytes_scanned,
             "events_scanned": self.events_scanned,
+            "events_from_logs": self.events_from_logs,
+            "events_from_lake": self.events_from_lake,
+            "files_from_lake": self.files_from_lake,
             "elapsed_s": round(self.elapsed_s, 3),
             "athena_cost_usd": self.athena_cost_usd,
             "list_requests": self.list_requests,
@@ -86,6 +99,27 @@ class RunStats:
             "bytes_fetched": self.bytes_fetched,
             "cache_hits": self.cache_hits,
         }
+
+
+def _lake_sql(scan: Scan, read: LakeRead) -> str:
+    """The rows of lake files with the scan's columns, in the order of :meth:`DuckDBEngine._logs_sql`.
+
+    A column the table declares with fewer struct fields than the lake stores is cast to its type.
+    """
+    declared = {name.lower(): duckdb_type(typ) for name, typ in scan.table.columns}
+    select = [
+        _quote(n) if declared[n] == _LAKE_TYPES.get(n) else f"CAST({_quote(n)} AS {declared[n]}) AS {_quote(n)}"
+        for n in (name.lower() for name in scan.columns)
+    ] or ["1 AS __event"]
+    select += [f"{'NULL' if v is None else _string(v)}::VARCHAR AS {_quote(p)}" for p, v in read.partition]
+    if scan.path and read.shown:
+        location, uri = read.shown
+        select.append(f"{_string(uri)} || source_path[{len(location) + 1}:] AS {_quote(PATH_COLUMN)}")
+    elif scan.path:
+        select.append(f"source_path AS {_quote(PATH_COLUMN)}")
+    files = "[" + ", ".join(_string(f) for f in read.files) + "]"
+    where = f" WHERE source_path IN ({', '.join(_string(u) for u in read.sources)})" if read.sources else ""
+    return f"SELECT {', '.join(select)} FROM read_parquet({files}, hive_partitioning=false){where}"
 
 
 def _structure(typ: HiveType) -> object:
@@ -194,6 +228,9 @@ class DuckDBEngine:
         stats = RunStats(
             files_listed=sum(s.listing.listed for s in plan.scans),
             files_pruned=sum(s.listing.pruned for s in plan.scans),
+            events_scanned=sum(s.lake_events for s in plan.scans),
+            events_from_lake=sum(s.lake_events for s in plan.scans),
+            files_from_lake=sum(s.lake_sources for s in plan.scans),
         )
         # Name files as the user knows them: an S3 object by its URI, not its cached copy.
         uris = {f.path: f.uri for f in _all_files(plan.scans)}
@@ -227,6 +264,12 @@ class DuckDBEngine:
                 self.con.unregister(scan.view + "_files")
 
     def _scan_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+        """The SELECT that yields one row per event of ``files`` and of the scan's lake files."""
+        parts = [self._logs_sql(scan, files, big)] if files or not scan.lake else []
+        parts += [_lake_sql(scan, read) for read in scan.lake]
+        return " UNION ALL ".join(parts)
+
+    def _logs_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
         """The SELECT that yields one row per event of ``files`` with the scan's columns."""
         types = dict(scan.table.columns)
         extras = [*scan.partitions, PATH_COLUMN] if scan.path else list(scan.partitions)

@@ -1,34 +1,46 @@
 """``trailsql ingest``: CloudTrail logs into the workspace's Parquet lake, exactly once.
 
 The lake is ``<workspace>/lake/account=<id>/region=<name>/date=<yyyy-mm-dd>/part-<batch>.parquet``
-(partition values are strings; ``date`` is the UTC day of ``eventTime``). Each file holds
-the default table's columns, ``eventtime_ts`` (``eventTime`` as TIMESTAMP WITH TIME ZONE,
-beside the original string) and ``source_path`` (the log file the event came from),
-zstd-compressed, sorted by event time, in row groups small enough for time ranges to prune.
+(partition values are strings). A log file's events go to the partition of the file
+itself: the account, region and day of its ``AWSLogs/`` folder (or its CloudTrail file
+name), so a query's partition predicates choose the same events from the lake as from
+the logs; a file that names none of them is placed by its events' ``recipientAccountId``,
+``awsRegion`` and ``eventTime``. Each file holds the default table's columns,
+``eventtime_ts`` (``eventTime`` as TIMESTAMP WITH TIME ZONE beside the original string),
+``source_path`` (the URI of the log file) and ``redelivered``, zstd-compressed, sorted by
+event time, in row groups small enough for time ranges to prune.
 
-Files are read in batches (``IngestOptions.batch_files`` / ``batch_bytes``) by the
-engine's own scan (bad files skipped and named), so memory stays bounded whatever the
-input size. Each batch: the scan lands in a DuckDB temp table; per partition, its events
-not already in the lake (by ``eventID``: CloudTrail delivers some events twice) are
-written to ``_staging/`` and renamed into place; then the manifest commits the batch's
-source files and lake files in one transaction. A run killed at any point leaves files
-the manifest does not list; the next run deletes them and reads those sources again.
+CloudTrail may deliver an event twice, in two log files. The lake dedupes by ``eventID``
+within an account and region (over the file's day and the days either side): the first
+delivery ingested is the event, later ones are kept with ``redelivered = true``. Queries
+on a table read every delivery, as Athena does over the logs; readers that want each
+event once filter ``NOT redelivered``.
+
+Files are read in batches of one partition (``IngestOptions.batch_files`` /
+``batch_bytes``) by the engine's own scan (bad files skipped and named), so memory stays
+bounded whatever the input size. Each batch lands in a DuckDB temp table, is written to
+``_staging/`` and renamed into place; then the manifest commits the batch's source
+files, lake files and links in one transaction. A run killed at any point leaves files
+the manifest does not list: the next run deletes them and reads those sources again.
+A source file whose content changed (its size and mtime, or ETag) is read again and its
+old rows are taken out of the lake files that held them, in the same commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from trailsql import schema
 from trailsql.catalog.table import default_table
 from trailsql.engines.duckdb import DuckDBEngine
-from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.errors import CatalogError
 from trailsql.lake.manifest import STAGING_NAME, LakeFile, Manifest, SourceFile
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
@@ -40,6 +52,13 @@ from trailsql.sql.pruning import Pruner
 #: ``committed`` (manifest committed).
 CRASH_ENV = "TRAILSQL_LAKE_CRASH"
 
+#: Where a value of a file's partition is unknown (no folder or file name gives it, no event either).
+UNKNOWN = "unknown"
+
+LOCK_NAME = "_lock"
+
+_BATCH = "__trailsql_batch"
+
 
 @dataclass
 class IngestOptions:
@@ -47,10 +66,10 @@ class IngestOptions:
 
     since: dt.date | None = None
     until: dt.date | None = None
-    batch_files: int = 200
-    batch_bytes: int = 32 << 20
+    batch_files: int = 2000
+    batch_bytes: int = 48 << 20
     row_group_rows: int = 32_768
-    memory_limit: str = "512MB"
+    memory_limit: str = "640MB"
     threads: int | None = None
 
 
@@ -63,15 +82,11 @@ class IngestReport:
     files_unchanged: int = 0
     files_skipped: list[tuple[str, str]] = field(default_factory=list)
     events_read: int = 0
-    events_written: int = 0
+    redelivered: int = 0
     batches: int = 0
     lake_files: int = 0
     cleaned: int = 0
     elapsed_s: float = 0.0
-
-    @property
-    def duplicates(self) -> int:
-        return self.events_read - self.events_written
 
     @property
     def events_per_s(self) -> float:
@@ -80,13 +95,16 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"ingested {self.files_ingested} files ({self.files_unchanged} unchanged, "
-            f"{len(self.files_skipped)} skipped), {self.events_read} events read, {self.events_written} written "
-            f"({self.duplicates} duplicates) in {self.elapsed_s:.1f}s ({self.events_per_s:,.0f} events/s)"
+            f"{len(self.files_skipped)} skipped), {self.events_read} events "
+            f"({self.redelivered} delivered twice) in {self.elapsed_s:.1f}s ({self.events_per_s:,.0f} events/s)"
         )
 
 
 Progress = Callable[[int, int, int], None]
 """Called after each batch with (files done, events done, files to do)."""
+
+PartitionKey = tuple[str | None, str | None, str | None]
+"""(account, region, date) of a log file; None where its path and name do not say."""
 
 
 def lake_folder(workspace: str | os.PathLike[str]) -> Path:
@@ -105,122 +123,180 @@ def _crash_point(point: str, counters: dict[str, int]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _file_date(f: LogFile) -> dt.date | None:
-    values = dict(_restated(f).partition)
-    parts = (values.get("year"), values.get("month"), values.get("day"))
+def restated(f: LogFile) -> LogFile:
+    """A file with the default table's partition values (account, region, year, month, day),
+    shown by its location (the lake's ``source_path``).
+
+    >>> restated(LogFile("/x/123456789012_CloudTrail_us-east-1_20250212T0000Z_a.json.gz", "u", 1)).partition[:3]
+    (('account', '123456789012'), ('region', 'us-east-1'), ('year', '2025'))
+    """
+    values = dict(f.partition)
+    named = local.file_name_partition(PurePath(f.path).name)
+    partition = tuple((c, values.get(c) or named.get(c)) for c in schema.PARTITION_COLUMNS)
+    return LogFile(f.path, f.location, f.size, partition, f.version, f.remote)
+
+
+def partition_key(f: LogFile) -> PartitionKey:
+    """The lake partition of a (restated) file's events.
+
+    >>> partition_key(LogFile("p", "u", 1, (("account", "1"), ("region", "r"), ("year", "2025"), ("month", "02"), ("day", "12"))))
+    ('1', 'r', '2025-02-12')
+    """
+    values = dict(f.partition)
+    year, month, day = values.get("year"), values.get("month"), values.get("day")
+    date = f"{year}-{month}-{day}" if year and month and day else None
+    return values.get("account"), values.get("region"), date
+
+
+def _file_date(key: PartitionKey) -> dt.date | None:
     try:
-        return dt.date(int(parts[0] or ""), int(parts[1] or ""), int(parts[2] or ""))
+        return dt.date.fromisoformat(key[2] or "")
     except ValueError:
         return None
 
 
 def list_sources(logs: str, workspace: str | os.PathLike[str] | None) -> Listing:
-    """The files of ``logs``: a folder of CloudTrail logs, or the name of a workspace table."""
+    """The files of ``logs``: a folder or ``s3://`` URI of CloudTrail logs, or a workspace table."""
     from trailsql.session import Session
 
     session = Session(workspace=workspace)
     try:
         table = session.table(logs)
         if table is None:
-            if not Path(logs).exists():
+            if logs.startswith("s3://"):
+                table = default_table(logs)
+            elif Path(logs).exists():
+                table = default_table(os.path.abspath(logs))
+            else:
                 raise CatalogError(f"no logs folder or table named {logs}")
-            table = default_table(os.path.abspath(logs))
-        if session.resolve(table.location).startswith("s3://"):
-            raise NotSupportedError("ingest from S3 (fetch into a local folder first)")
         warnings: list[str] = []
         return list_table(table, Pruner(None, set(), set()), None, session, warnings)
     finally:
         session.close()
 
 
-def _restated(f: LogFile) -> LogFile:
-    """A file with the default table's partition values (account, region, year, month, day)."""
-    values = dict(f.partition)
-    named = local.file_name_partition(PurePath(f.path).name)
-    partition = tuple((c, values.get(c) or named.get(c)) for c in schema.PARTITION_COLUMNS)
-    return LogFile(f.path, f.uri, f.size, partition)
-
-
-def _batches(files: list[LogFile], options: IngestOptions) -> list[list[LogFile]]:
-    batches: list[list[LogFile]] = []
+def _batches(files: list[LogFile], options: IngestOptions) -> Iterator[list[LogFile]]:
+    """Runs of files of one partition, within the batch limits."""
     current: list[LogFile] = []
     size = 0
     for f in files:
-        if current and (len(current) >= options.batch_files or size + f.size > options.batch_bytes):
-            batches.append(current)
+        full = len(current) >= options.batch_files or size + f.size > options.batch_bytes
+        if current and (full or partition_key(f) != partition_key(current[0])):
+            yield current
             current, size = [], 0
         current.append(f)
         size += f.size
     if current:
-        batches.append(current)
-    return batches
+        yield current
 
 
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sql_list(items: list[str]) -> str:
+    return "[" + ", ".join(sql_string(i) for i in items) + "]"
+
+
 def _batch_sql(view: str) -> str:
-    """The scan's rows with the lake's columns, into the temp table ``__trailsql_batch``."""
+    """The scan's rows with the lake's columns and partition, into the temp table of the batch."""
     time_ts = "TRY_CAST(eventtime AS TIMESTAMP WITH TIME ZONE)"
     return (
-        "CREATE OR REPLACE TEMP TABLE __trailsql_batch AS SELECT "
+        f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS SELECT "
         f'* EXCLUDE ("$path", account, region, year, month, day), {time_ts} AS eventtime_ts, '
         '"$path" AS source_path, '
-        "coalesce(account, recipientaccountid, 'unknown') AS account, "
-        "coalesce(region, awsregion, 'unknown') AS region, "
-        f"coalesce(strftime({time_ts}, '%Y-%m-%d'), year || '-' || month || '-' || day, 'unknown') AS date "
+        f"coalesce(account, recipientaccountid, '{UNKNOWN}') AS __account, "
+        f"coalesce(region, awsregion, '{UNKNOWN}') AS __region, "
+        f"coalesce(year || '-' || month || '-' || day, strftime({time_ts}, '%Y-%m-%d'), '{UNKNOWN}') AS __date "
         f'FROM "{view}"'
     )
 
 
-class Lake:
-    """The Parquet lake of a workspace."""
+def _neighbour_dates(date: str) -> list[str]:
+    """The days whose lake files may hold an earlier delivery of an event of ``date``."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        return [date]
+    return [(day + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
 
-    def __init__(self, workspace: str | os.PathLike[str], options: IngestOptions | None = None) -> None:
+
+class Lake:
+    """The Parquet lake of a workspace; a ``writer`` holds its lock: one writer at a time."""
+
+    def __init__(
+        self, workspace: str | os.PathLike[str], options: IngestOptions | None = None, writer: bool = True
+    ) -> None:
         self.folder = lake_folder(workspace)
         self.options = options or IngestOptions()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.folder / LOCK_NAME, "w")  # noqa: SIM115 (held until close)
+        try:
+            if writer:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise CatalogError(
+                f"the lake in {self.folder} is busy: another ingest, compact or prune is running"
+            ) from None
         self.manifest = Manifest(self.folder)
         self._crashes: dict[str, int] = {}
 
     def close(self) -> None:
         self.manifest.close()
+        self._lock.close()
 
     def engine(self) -> DuckDBEngine:
         engine = DuckDBEngine(threads=self.options.threads)
         staging = self.folder / STAGING_NAME
         engine.con.execute(f"SET memory_limit = {sql_string(self.options.memory_limit)}")
         engine.con.execute(f"SET temp_directory = {sql_string(str(staging / 'spill'))}")
+        engine.con.execute("SET preserve_insertion_order = false")
         return engine
 
-    def next_batch(self) -> int:
+    def next_batch(self) -> str:
         row = self.manifest.db.execute(
             "SELECT max(CAST(batch AS INTEGER)) FROM (SELECT batch FROM sources UNION ALL SELECT batch FROM lake_files)"
         ).fetchone()
-        return int(row[0] or 0) + 1
+        return f"{int(row[0] or 0) + 1:08d}"
+
+    def write_sorted(self, engine: DuckDBEngine, select: str, target: Path) -> tuple[int, int, str | None, str | None]:
+        """COPY a SELECT's rows sorted by time to ``target``: rows, redelivered rows, first and last time."""
+        engine.con.execute(
+            f"COPY ({select} ORDER BY eventtime_ts, eventid) TO {sql_string(str(target))} "
+            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE {self.options.row_group_rows})"
+        )
+        row = engine.con.execute(
+            "SELECT count(*), count(*) FILTER (redelivered), min(eventtime_ts)::VARCHAR, max(eventtime_ts)::VARCHAR "
+            f"FROM read_parquet({sql_string(str(target))})"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), row[2], row[3]
 
     def ingest(self, listing: Listing, progress: Progress | None = None) -> IngestReport:
         """Ingest the new or changed files of ``listing``."""
         started = time.perf_counter()
         report = IngestReport(files_listed=len(listing.files))
         report.cleaned = len(self.manifest.clean())
+        report.files_skipped.extend(listing.skipped)
         known = self.manifest.sources()
         todo = []
-        for f in sorted(listing.files, key=lambda f: f.path):
-            day = _file_date(f)
+        for f in map(restated, listing.files):
+            day = _file_date(partition_key(f))
             if day is not None and (
                 (self.options.since and day < self.options.since) or (self.options.until and day > self.options.until)
             ):
                 continue
-            stat = os.stat(f.path)
-            if known.get(f.uri) == (stat.st_size, stat.st_mtime_ns):
+            source = known.get(f.uri)
+            if source is not None and source.version == f.version:
                 report.files_unchanged += 1
                 continue
             todo.append(f)
+        todo.sort(key=lambda f: (*(part or "" for part in partition_key(f)), f.uri))
         engine = self.engine()
         try:
             for batch in _batches(todo, self.options):
-                self._ingest_batch(engine, batch, report)
+                self._ingest_batch(engine, batch, known, report)
                 if progress:
                     progress(report.files_ingested, report.events_read, len(todo))
         finally:
@@ -229,52 +305,54 @@ class Lake:
         report.elapsed_s = time.perf_counter() - started
         return report
 
-    def _ingest_batch(self, engine: DuckDBEngine, batch: list[LogFile], report: IngestReport) -> None:
-        number = self.next_batch()
-        batch_id = f"{number:08d}"
-        stats_before = {f.uri: os.stat(f.path) for f in batch}
-        files = [_restated(f) for f in batch]
+    def _ingest_batch(
+        self, engine: DuckDBEngine, batch: list[LogFile], known: dict[str, SourceFile], report: IngestReport
+    ) -> None:
+        batch_id = self.next_batch()
         table = default_table(str(self.folder))
         view = "__trailsql_ingest"
-        scan = Scan(view, table, Listing(files=files), [n for n, _ in table.columns], list(table.partition_names), True)
+        scan = Scan(view, table, Listing(files=batch), [n for n, _ in table.columns], list(table.partition_names), True)
         _, stats = engine.run(Plan(_batch_sql(view), [scan], []))
         con = engine.con
-        counts = dict(con.execute("SELECT source_path, count(*) FROM __trailsql_batch GROUP BY 1").fetchall())
+        counts = dict(con.execute(f"SELECT source_path, count(*) FROM {_BATCH} GROUP BY 1").fetchall())
         skipped = {s.path: s.reason for s in stats.skipped}
-        partitions = con.execute("SELECT DISTINCT account, region, date FROM __trailsql_batch ORDER BY ALL").fetchall()
         staging = self.folder / STAGING_NAME / batch_id
         staging.mkdir(parents=True, exist_ok=True)
-        existing: dict[tuple[str, str, str], list[str]] = {}
-        for f in self.manifest.lake_files(partitions):
-            existing.setdefault((f.account, f.region, f.date), []).append(str(self.folder / f.path))
-        added: list[LakeFile] = []
-        staged: list[tuple[Path, Path]] = []
+        changed = [f.uri for f in batch if f.uri in known and not known[f.uri].pruned]
+        replaced, added, staged = self._take_out(engine, changed, staging, batch_id)
+        partitions = con.execute(f"SELECT DISTINCT __account, __region, __date FROM {_BATCH} ORDER BY ALL").fetchall()
+        lake_files = [f for f in self.manifest.lake_files() if f.path not in replaced]
+        links: list[tuple[str, str]] = []
         for index, (account, region, date) in enumerate(partitions):
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
             target = staging / f"{index}.parquet"
-            where = f"account = {sql_string(account)} AND region = {sql_string(region)} AND date = {sql_string(date)}"
-            old = existing.get((account, region, date))
-            if old:
-                listed = "[" + ", ".join(sql_string(p) for p in old) + "]"
-                where += f" AND (eventid IS NULL OR eventid NOT IN (SELECT eventid FROM read_parquet({listed})))"
-            rows = con.execute(
-                f"COPY (SELECT * EXCLUDE (account, region, date) FROM __trailsql_batch WHERE {where} "
-                "QUALIFY eventid IS NULL OR row_number() OVER (PARTITION BY eventid ORDER BY source_path, eventtime_ts) = 1 "
-                f"ORDER BY eventtime_ts, eventid) TO {sql_string(str(target))} "
-                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {self.options.row_group_rows})"
-            ).fetchone()
-            written = int(rows[0]) if rows else 0
-            if not written:
-                target.unlink(missing_ok=True)
-                continue
-            low, high = con.execute(
-                f"SELECT min(eventtime_ts)::VARCHAR, max(eventtime_ts)::VARCHAR FROM read_parquet({sql_string(str(target))})"
-            ).fetchone() or (None, None)
+            where = (
+                f"__account = {sql_string(account)} AND __region = {sql_string(region)} AND __date = {sql_string(date)}"
+            )
+            near = set(_neighbour_dates(date))
+            earlier = [
+                str(self.folder / f.path)
+                for f in lake_files
+                if (f.account, f.region) == (account, region) and f.date in near
+            ]
+            seen = "false"
+            if earlier:
+                seen = f"eventid IN (SELECT eventid FROM read_parquet({sql_list(earlier)})"
+                seen += f" WHERE source_path NOT IN (SELECT unnest({sql_list(changed)})))" if changed else ")"
+            first = "row_number() OVER (PARTITION BY eventid ORDER BY source_path, eventtime_ts) = 1"
+            rows, redelivered, low, high = self.write_sorted(
+                engine,
+                f"SELECT * EXCLUDE (__account, __region, __date), "
+                f"(eventid IS NOT NULL AND ({seen} OR NOT {first})) AS redelivered FROM {_BATCH} WHERE {where}",
+                target,
+            )
             size = target.stat().st_size
-            added.append(LakeFile(relative, account, region, date, written, size, low, high, batch_id))
+            added.append(LakeFile(relative, account, region, date, rows, redelivered, size, low, high, batch_id))
             staged.append((target, self.folder / relative))
-            report.events_written += written
-        con.execute("DROP TABLE IF EXISTS __trailsql_batch")
+            report.redelivered += redelivered
+            sources_here = con.execute(f"SELECT DISTINCT source_path FROM {_BATCH} WHERE {where}").fetchall()
+            links += [(source, relative) for (source,) in sources_here]
+        con.execute(f"DROP TABLE IF EXISTS {_BATCH}")
         _crash_point("staged", self._crashes)
         for source, target in staged:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -282,19 +360,62 @@ class Lake:
         _crash_point("renamed", self._crashes)
         sources = []
         for log in batch:
-            st = stats_before[log.uri]
             events = counts.get(log.uri, 0)
             note = skipped.get(log.uri)
             if note is not None:
                 report.files_skipped.append((log.uri, note))
-            sources.append(SourceFile(log.uri, st.st_size, st.st_mtime_ns, events, batch_id, note))
+            sources.append(SourceFile(log.uri, log.version, log.size, events, batch_id, note))
             report.events_read += events
-        self.manifest.commit(sources, added)
+        self.manifest.commit(sources, added, replaced, links)
         _crash_point("committed", self._crashes)
         report.files_ingested += len(batch)
         report.batches += 1
         report.lake_files += len(added)
         staging.rmdir()
+
+    def _take_out(
+        self, engine: DuckDBEngine, changed: list[str], staging: Path, batch_id: str
+    ) -> tuple[dict[str, str | None], list[LakeFile], list[tuple[Path, Path]]]:
+        """Rewrite the lake files holding rows of changed sources without those rows."""
+        replaced: dict[str, str | None] = {}
+        added: list[LakeFile] = []
+        staged: list[tuple[Path, Path]] = []
+        if not changed:
+            return replaced, added, staged
+        links = self.manifest.links()
+        holding = sorted({path for uri in changed for path in links.get(uri, [])})
+        by_path = {f.path: f for f in self.manifest.lake_files()}
+        for index, path in enumerate(holding):
+            old = by_path[path]
+            relative = str(PurePath(path).parent / f"part-{batch_id}-{index}.parquet")
+            target = staging / f"rewrite-{index}.parquet"
+            rows, redelivered, low, high = self.write_sorted(
+                engine,
+                f"SELECT * FROM read_parquet({sql_string(str(self.folder / path))}) "
+                f"WHERE source_path NOT IN (SELECT unnest({sql_list(changed)}))",
+                target,
+            )
+            if not rows:
+                replaced[path] = None
+                target.unlink()
+                continue
+            replaced[path] = relative
+            added.append(
+                LakeFile(
+                    relative,
+                    old.account,
+                    old.region,
+                    old.date,
+                    rows,
+                    redelivered,
+                    target.stat().st_size,
+                    low,
+                    high,
+                    batch_id,
+                )
+            )
+            staged.append((target, self.folder / relative))
+        return replaced, added, staged
 
 
 def ingest(
@@ -303,10 +424,9 @@ def ingest(
     options: IngestOptions | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest the new or changed log files of ``logs`` (a folder or a workspace table) into the lake."""
-    listing = list_sources(logs, workspace)
+    """Ingest the new or changed log files of ``logs`` (a folder, ``s3://`` URI or workspace table) into the lake."""
     lake = Lake(workspace, options)
     try:
-        return lake.ingest(listing, progress)
+        return lake.ingest(list_sources(logs, workspace), progress)
     finally:
         lake.close()

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from trailsql.errors import UsageError
-from trailsql.lake.ingest import Lake, sql_string
+from trailsql.lake.ingest import Lake, sql_list
 from trailsql.lake.manifest import STAGING_NAME, LakeFile
 
 
@@ -36,17 +36,12 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
         for (account, region, date), files in sorted(groups.items()):
             if len(files) < min_files:
                 continue
-            batch_id = f"{lake.next_batch():08d}"
+            batch_id = lake.next_batch()
             staging = lake.folder / STAGING_NAME / batch_id
             staging.mkdir(parents=True, exist_ok=True)
             target = staging / "0.parquet"
-            listed = "[" + ", ".join(sql_string(str(lake.folder / f.path)) for f in files) + "]"
-            row = engine.con.execute(
-                f"COPY (SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts, eventid) TO "
-                f"{sql_string(str(target))} (FORMAT parquet, COMPRESSION zstd, "
-                f"ROW_GROUP_SIZE {lake.options.row_group_rows})"
-            ).fetchone()
-            rows = int(row[0]) if row else 0
+            listed = sql_list([str(lake.folder / f.path) for f in files])
+            rows, redelivered, low, high = lake.write_sorted(engine, f"SELECT * FROM read_parquet({listed})", target)
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
             merged = LakeFile(
                 relative,
@@ -54,13 +49,14 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
                 region,
                 date,
                 rows,
+                redelivered,
                 target.stat().st_size,
-                min((f.min_time for f in files if f.min_time), default=None),
-                max((f.max_time for f in files if f.max_time), default=None),
+                low,
+                high,
                 batch_id,
             )
             os.replace(target, lake.folder / relative)
-            lake.manifest.commit([], [merged], [f.path for f in files])
+            lake.manifest.commit([], [merged], {f.path: relative for f in files})
             staging.rmdir()
             report.partitions += 1
             report.files_before += len(files)
@@ -74,10 +70,22 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
 def stats(lake: Lake) -> list[dict[str, object]]:
     """Events, files, bytes and date range per account and region."""
     rows = lake.manifest.db.execute(
-        "SELECT account, region, sum(rows), count(*), sum(bytes), min(date), max(date), min(min_time), max(max_time) "
+        "SELECT account, region, sum(rows) - sum(redelivered), sum(redelivered), count(*), sum(bytes), "
+        "min(date), max(date), min(min_time), max(max_time) "
         "FROM lake_files GROUP BY account, region ORDER BY account, region"
     ).fetchall()
-    keys = ("account", "region", "events", "files", "bytes", "first_date", "last_date", "first_event", "last_event")
+    keys = (
+        "account",
+        "region",
+        "events",
+        "redelivered",
+        "files",
+        "bytes",
+        "first_date",
+        "last_date",
+        "first_event",
+        "last_event",
+    )
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
@@ -95,10 +103,14 @@ def parse_age(text: str) -> dt.timedelta:
 
 
 def prune(lake: Lake, older_than: dt.timedelta, today: dt.date | None = None) -> list[str]:
-    """Delete partitions whose day is before ``today - older_than``; return their files."""
+    """Delete partitions whose day is before ``today - older_than``; return their files.
+
+    Their source files stay in the manifest, marked pruned: ingest does not read them
+    again, and queries read them from the logs if the logs still hold them.
+    """
     lake.manifest.clean()
     cutoff = ((today or dt.datetime.now(dt.UTC).date()) - older_than).isoformat()
     old = [f.path for f in lake.manifest.lake_files() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", f.date) and f.date < cutoff]
-    lake.manifest.commit([], [], old)
+    lake.manifest.mark_pruned(old)
     lake.manifest.clean()
     return old

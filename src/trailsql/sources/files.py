@@ -8,12 +8,23 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class LogFile:
     """One file to read: where it is (``path``), what ``"$path"`` shows (``uri``), its
-    size, and the values of the table's partition columns for its rows."""
+    size, the values of the table's partition columns for its rows, and its ``version``:
+    what changes when its content does (``<size>-<mtime_ns>`` on disk, the ETag in S3),
+    by which the lake knows whether it holds the file's current content. A ``remote``
+    file is an S3 object and ``path`` its cached copy."""
 
     path: str
     uri: str
     size: int
     partition: tuple[tuple[str, str | None], ...] = ()
+    version: str = ""
+    remote: bool = False
+
+    @property
+    def location(self) -> str:
+        """Where the file is, whichever table lists it: its S3 URI, or its local path
+        (which a table over a location-mapped ``s3://`` prefix shows as an S3 URI)."""
+        return self.uri if self.remote else self.path
 
 
 @dataclass
@@ -37,3 +48,20 @@ class Listing:
         self.skipped.extend(other.skipped)
         for name, count in other.requests.items():
             self.requests[name] = self.requests.get(name, 0) + count
+
+
+@dataclass(frozen=True)
+class LakeRead:
+    """Parquet files of the workspace's lake that a scan reads in place of log files.
+
+    Their rows take ``partition`` as the values of the scan's partition columns (the
+    values of the log files they came from); ``sources``, when set, keeps only the rows
+    of those log files (a lake file also holding files the scan does not read).
+    ``shown`` is (location prefix, URI prefix) when ``"$path"`` shows the files by a URI
+    other than their location (a table over a location-mapped ``s3://`` prefix).
+    """
+
+    files: tuple[str, ...]
+    partition: tuple[tuple[str, str | None], ...]
+    sources: tuple[str, ...] | None = None
+    shown: tuple[str, str] | None = None

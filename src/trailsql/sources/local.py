@@ -31,14 +31,20 @@ def is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def walk_files(folder: Path) -> Iterator[tuple[str, int]]:
-    """Every readable file below ``folder`` (recursively, as Athena reads a prefix)."""
+def stat_file(full: str) -> tuple[int, str]:
+    """A file's size and its version (``<size>-<mtime_ns>``: see :class:`LogFile`)."""
+    st = os.stat(full)
+    return st.st_size, f"{st.st_size}-{st.st_mtime_ns}"
+
+
+def walk_files(folder: Path) -> Iterator[tuple[str, int, str]]:
+    """Every readable file below ``folder`` (recursively, as Athena reads a prefix): path, size, version."""
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not is_hidden(d) and d not in NON_EVENT_FOLDERS)
         for name in sorted(filenames):
             if not is_hidden(name) and not name.endswith(".tmp"):
                 full = os.path.join(dirpath, name)
-                yield full, os.path.getsize(full)
+                yield full, *stat_file(full)
 
 
 def awslogs_partition(path: PurePath) -> Partial | None:
@@ -91,7 +97,8 @@ def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
                 listing.pruned += 1
                 continue
             full = os.path.join(dirpath, name)
-            listing.files.append(LogFile(full, full, os.path.getsize(full), partition))
+            size, version = stat_file(full)
+            listing.files.append(LogFile(full, full, size, partition, version))
     return listing
 
 

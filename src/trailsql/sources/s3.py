@@ -239,7 +239,7 @@ class S3Source:
                     raise BadInputError(f"{obj.uri}: {problem}")
                 listing.skipped.append((obj.uri, problem or "not fetched"))
                 continue
-            listing.files.append(LogFile(path, obj.uri, obj.size, obj.partition))
+            listing.files.append(LogFile(path, obj.uri, obj.size, obj.partition, obj.etag, remote=True))
         cache.evict(keep={f.path for f in listing.files})
         taken = self._counters.take()
         listing.requests = {

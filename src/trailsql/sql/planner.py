@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -22,7 +22,7 @@ from trailsql.catalog.workspace import Partition
 from trailsql.errors import CatalogError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN
 from trailsql.sources import local
-from trailsql.sources.files import Listing, LogFile
+from trailsql.sources.files import LakeRead, Listing, LogFile
 from trailsql.sources.s3 import S3Source
 from trailsql.sql.parse import parse_one
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
@@ -37,7 +37,9 @@ class Scan:
 
     ``columns`` are the data columns the query names, ``partitions`` the partition
     columns, ``path`` whether it reads ``"$path"`` and ``record`` whether it reads the
-    event's JSON text (``"$record"``); nothing else is extracted.
+    event's JSON text (``"$record"``); nothing else is extracted. ``lake`` are the
+    workspace lake's files read in place of log files of the listing (see
+    :mod:`trailsql.lake.read`): ``lake_sources`` log files holding ``lake_events`` events.
     """
 
     view: str
@@ -47,6 +49,9 @@ class Scan:
     partitions: list[str]
     path: bool
     record: bool = False
+    lake: list[LakeRead] = field(default_factory=list)
+    lake_sources: int = 0
+    lake_events: int = 0
 
 
 @dataclass
@@ -280,7 +285,7 @@ def _folder_listing(
             warnings.append(f"table location {uri} does not exist")
         return Listing()
     files = []
-    for full, size in local.walk_files(folder):
+    for full, size, version in local.walk_files(folder):
         shown = uri.rstrip("/") + "/" + Path(full).relative_to(folder).as_posix() if uri.startswith("s3://") else full
-        files.append(LogFile(full, shown, size, partition))
+        files.append(LogFile(full, shown, size, partition, version))
     return Listing(files, listed=len(files))

@@ -1,0 +1,134 @@
+"""Queries read the lake by themselves: a scan's log files that the lake holds are read from it.
+
+After planning, each scan of a CloudTrail table has the log files its partition
+predicates chose. :func:`cover` takes out those the lake holds at their current version
+(same size and mtime, or ETag) and gives the scan the lake files holding their rows
+instead, with the files' partition values; the files the lake does not hold (newer than
+the last ingest, changed, skipped as bad, or pruned from the lake) are still read from
+the logs. The rows are exactly those of the log files, every delivery included, so a
+query gives the same answer with or without a lake.
+
+A scan reads the lake only when the lake holds what it asks: a JSON CloudTrail table
+whose columns the query names have the default table's types and JSON keys, and no
+``"$record"`` (the lake does not keep each event's JSON text).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from trailsql import schema
+from trailsql.catalog.table import Table
+from trailsql.lake.ingest import lake_folder
+from trailsql.lake.manifest import MANIFEST_NAME, Manifest
+from trailsql.sources.files import LakeRead, LogFile
+from trailsql.sql.planner import Scan
+
+_DEFAULT_TYPES = {name.lower(): typ for name, typ in schema.default_columns()}
+
+
+def fits(declared: schema.HiveType, stored: schema.HiveType) -> bool:
+    """Whether a column the lake stores as ``stored`` can be cast to ``declared`` losing nothing
+    the logs would give: the same type, or a struct naming some of its fields (DuckDB casts
+    structs by field name).
+
+    >>> fits(schema.struct(arn="STRING"), schema.struct(arn="STRING", type="STRING"))
+    True
+    >>> fits(schema.struct(arn="STRING", extra="STRING"), schema.struct(arn="STRING"))
+    False
+    """
+    if isinstance(declared, schema.Struct) and isinstance(stored, schema.Struct):
+        known = dict(stored.fields)
+        return all(key in known and fits(typ, known[key]) for key, typ in declared.fields)
+    if isinstance(declared, schema.Array) and isinstance(stored, schema.Array):
+        return fits(declared.element, stored.element)
+    return schema.duckdb_type(declared) == schema.duckdb_type(stored)
+
+
+def holds_columns(table: Table, columns: list[str]) -> bool:
+    """Whether the lake's columns can stand for ``columns`` of ``table``."""
+    if not table.unwraps_records or table.delimiter is not None:
+        return False
+    types = {name.lower(): typ for name, typ in table.columns}
+    return all(
+        c.lower() in _DEFAULT_TYPES
+        and fits(types[c.lower()], _DEFAULT_TYPES[c.lower()])
+        and table.json_key(c) == schema.json_key(c)
+        for c in columns
+    )
+
+
+class LakeReader:
+    """The lake of a workspace as queries see it (read only; the manifest is read per query)."""
+
+    def __init__(self, workspace: str | Path) -> None:
+        self.folder = lake_folder(workspace)
+
+    def exists(self) -> bool:
+        return (self.folder / MANIFEST_NAME).exists()
+
+    def cover(self, scans: list[Scan]) -> None:
+        """Move the log files of ``scans`` that the lake holds to lake reads."""
+        wanted = [s for s in scans if s.listing.files and not s.record and holds_columns(s.table, s.columns)]
+        if not wanted or not self.exists():
+            return
+        manifest = Manifest(self.folder, create=False)
+        try:
+            sources, links = manifest.sources(), manifest.links()
+        finally:
+            manifest.close()
+        sources_of: dict[str, set[str]] = defaultdict(set)
+        for uri, paths in links.items():
+            for path in paths:
+                sources_of[path].add(uri)
+        for scan in wanted:
+            held: list[LogFile] = []
+            rest: list[LogFile] = []
+            for f in scan.listing.files:
+                known = sources.get(f.location)
+                ok = known is not None and known.version == f.version and known.note is None and not known.pruned
+                (held if ok else rest).append(f)
+            if not held:
+                continue
+            scan.listing.files = rest
+            scan.lake = self._reads(scan, held, links, sources_of)
+            scan.lake_sources = len(held)
+            scan.lake_events = sum(sources[f.location].events for f in held)
+
+    def _reads(
+        self, scan: Scan, held: list[LogFile], links: dict[str, list[str]], sources_of: dict[str, set[str]]
+    ) -> list[LakeRead]:
+        """The lake files holding ``held``, grouped by the partition values their rows take."""
+        Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
+        groups: dict[str, dict[Key, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for f in held:
+            values = dict(f.partition)
+            key = (tuple((p, values.get(p)) for p in scan.partitions), shown_prefix(f) if scan.path else None)
+            for path in links.get(f.location, []):
+                groups[path][key].add(f.location)
+        whole: dict[Key, list[str]] = defaultdict(list)
+        reads: list[LakeRead] = []
+        for path, by_key in sorted(groups.items()):
+            full = str(self.folder / path)
+            if len(by_key) == 1 and next(iter(by_key.values())) == sources_of[path]:
+                whole[next(iter(by_key))].append(full)
+                continue
+            for (partition, prefix), locations in by_key.items():
+                reads.append(LakeRead((full,), partition, tuple(sorted(locations)), prefix))
+        reads += [LakeRead(tuple(files), partition, None, prefix) for (partition, prefix), files in whole.items()]
+        return reads
+
+
+def shown_prefix(f: LogFile) -> tuple[str, str] | None:
+    """How ``"$path"`` shows a file, as (location prefix, URI prefix); None when it shows its location.
+
+    >>> shown_prefix(LogFile("/logs/AWSLogs/1/a.json.gz", "s3://b/AWSLogs/1/a.json.gz", 1))
+    ('/logs', 's3://b')
+    """
+    if f.uri == f.location:
+        return None
+    common = 0
+    while common < min(len(f.uri), len(f.location)) and f.uri[-1 - common] == f.location[-1 - common]:
+        common += 1
+    return f.location[: len(f.location) - common], f.uri[: len(f.uri) - common]
