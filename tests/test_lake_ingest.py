@@ -67,6 +67,10 @@ def expected_events(root: Path) -> dict[str, Delivery]:
     return first
 
 
+def records(path: Path) -> list[dict[str, Any]]:
+    return list(json.loads(gzip.decompress(path.read_bytes()))["Records"])
+
+
 def lake_rows(workspace: Path) -> list[tuple[Any, ...]]:
     """(eventID, account, region, date, source_path, redelivered, eventtime, eventtime_ts) of every
     row of the lake's manifest-listed files, with partition values read as strings."""
@@ -131,7 +135,7 @@ def test_ingest_keeps_each_delivery_and_each_event_once(logs: Path, tmp_path: Pa
     assert ("id-000100", "2025-02-12", "2025-02-13T00:00:05Z") in {(r[0], r[3], r[6]) for r in rows}
 
 
-def test_lake_files_have_the_default_columns_sorted_by_time(logs: Path, tmp_path: Path) -> None:
+def test_lake_files_hold_the_default_columns_and_compact_sorts_them_by_time(logs: Path, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     ingest(str(logs), workspace)
     files = sorted(lake_folder(workspace).rglob("*.parquet"))
@@ -140,10 +144,19 @@ def test_lake_files_have_the_default_columns_sorted_by_time(logs: Path, tmp_path
     assert names == [n.lower() for n, _ in schema.default_columns()] + ["eventtime_ts", "source_path", "redelivered"]
     assert dict((r[0], r[1]) for r in described)["eventtime_ts"] == "TIMESTAMP WITH TIME ZONE"
     for path in files:
-        times = [r[0] for r in duckdb.sql(f"SELECT eventtime_ts FROM read_parquet('{path}')").fetchall()]
-        assert times == sorted(times)
+        got = duckdb.sql(f"SELECT source_path, eventid FROM read_parquet('{path}')").fetchall()
+        assert sorted(got) == sorted((str(p), r["eventID"]) for p in {Path(g[0]) for g in got} for r in records(p))
         codec = duckdb.sql(f"SELECT DISTINCT compression FROM parquet_metadata('{path}')").fetchall()
         assert codec == [("ZSTD",)]
+    Lake(workspace).close()
+    lake = Lake(workspace)
+    try:
+        maintain.compact(lake)
+    finally:
+        lake.close()
+    for path in sorted(lake_folder(workspace).rglob("*.parquet")):
+        times = [r[0] for r in duckdb.sql(f"SELECT eventtime_ts FROM read_parquet('{path}')").fetchall()]
+        assert times == sorted(times)
 
 
 def test_second_run_reads_only_new_or_changed_files(logs: Path, write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -287,6 +287,9 @@ class DuckDBEngine:
             select.append(f"raw::VARCHAR AS {_quote(RECORD_COLUMN)}")
         if not (scan.partitions or scan.path):
             return f"SELECT {', '.join(select)} FROM ({events})"
+        if not scan.partitions and all(f.uri == f.path for f in files):
+            # "$path" is the file name itself: no join with the table of files needed.
+            return f"SELECT {', '.join([*select, f'filename AS {_quote(PATH_COLUMN)}'])} FROM ({events})"
         # Partition values and "$path" come from a small table of the files, joined by name.
         files_view = scan.view + "_files"
         columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}

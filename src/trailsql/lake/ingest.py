@@ -7,8 +7,10 @@ name), so a query's partition predicates choose the same events from the lake as
 the logs; a file that names none of them is placed by its events' ``recipientAccountId``,
 ``awsRegion`` and ``eventTime``. Each file holds the default table's columns,
 ``eventtime_ts`` (``eventTime`` as TIMESTAMP WITH TIME ZONE beside the original string),
-``source_path`` (the URI of the log file) and ``redelivered``, zstd-compressed, sorted by
-event time, in row groups small enough for time ranges to prune.
+``source_path`` (the location of the log file) and ``redelivered``, zstd-compressed, in
+row groups of ``IngestOptions.row_group_rows``. Ingest writes rows unsorted (a sort costs
+a third of its time); ``trailsql compact`` rewrites each partition sorted by event time,
+so row groups then cover short time ranges and time predicates prune them.
 
 CloudTrail may deliver an event twice, in two log files. The lake dedupes by ``eventID``
 within an account and region (over the file's day and the days either side): the first
@@ -18,10 +20,11 @@ event once filter ``NOT redelivered``.
 
 Files are read in batches of one partition (``IngestOptions.batch_files`` /
 ``batch_bytes``) by the engine's own scan (bad files skipped and named), so memory stays
-bounded whatever the input size. Each batch lands in a DuckDB temp table, is written to
-``_staging/`` and renamed into place; then the manifest commits the batch's source
-files, lake files and links in one transaction. A run killed at any point leaves files
-the manifest does not list: the next run deletes them and reads those sources again.
+bounded whatever the input size. Each batch is one COPY from the JSON to a Parquet file
+in ``_staging/``; redeliveries found, the file is rewritten with them marked (rare);
+it is renamed into place, then the manifest commits the batch's source files, lake files
+and links in one transaction. A run killed at any point leaves files the manifest does
+not list: the next run deletes them and reads those sources again.
 A source file whose content changed (its size and mtime, or ETag) is read again and its
 old rows are taken out of the lake files that held them, in the same commit.
 """
@@ -57,7 +60,7 @@ UNKNOWN = "unknown"
 
 LOCK_NAME = "_lock"
 
-_BATCH = "__trailsql_batch"
+_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 
 
 @dataclass
@@ -198,18 +201,22 @@ def sql_list(items: list[str]) -> str:
     return "[" + ", ".join(sql_string(i) for i in items) + "]"
 
 
-def _batch_sql(view: str) -> str:
-    """The scan's rows with the lake's columns and partition, into the temp table of the batch."""
+def _rows_sql(view: str, key: PartitionKey) -> str:
+    """The scan's rows with the lake's columns.
+
+    A batch is of one partition ``key``; where its files do not name all of it, each row
+    also gets the ``__account``/``__region``/``__date`` it goes to, from its event.
+    """
     time_ts = "TRY_CAST(eventtime AS TIMESTAMP WITH TIME ZONE)"
-    return (
-        f"CREATE OR REPLACE TEMP TABLE {_BATCH} AS SELECT "
-        f'* EXCLUDE ("$path", account, region, year, month, day), {time_ts} AS eventtime_ts, '
-        '"$path" AS source_path, '
-        f"coalesce(account, recipientaccountid, '{UNKNOWN}') AS __account, "
-        f"coalesce(region, awsregion, '{UNKNOWN}') AS __region, "
-        f"coalesce(year || '-' || month || '-' || day, strftime({time_ts}, '%Y-%m-%d'), '{UNKNOWN}') AS __date "
-        f'FROM "{view}"'
-    )
+    select = f'SELECT * EXCLUDE ("$path"), {time_ts} AS eventtime_ts, "$path" AS source_path, false AS redelivered'
+    if None in key:
+        account, region, date = ("NULL" if v is None else sql_string(v) for v in key)
+        select += (
+            f", coalesce({account}, recipientaccountid, '{UNKNOWN}') AS __account, "
+            f"coalesce({region}, awsregion, '{UNKNOWN}') AS __region, "
+            f"coalesce({date}, strftime({time_ts}, '%Y-%m-%d'), '{UNKNOWN}') AS __date"
+        )
+    return f'{select} FROM "{view}"'
 
 
 def _neighbour_dates(date: str) -> list[str]:
@@ -260,12 +267,14 @@ class Lake:
         ).fetchone()
         return f"{int(row[0] or 0) + 1:08d}"
 
-    def write_sorted(self, engine: DuckDBEngine, select: str, target: Path) -> tuple[int, int, str | None, str | None]:
-        """COPY a SELECT's rows sorted by time to ``target``: rows, redelivered rows, first and last time."""
+    def write(self, engine: DuckDBEngine, select: str, target: Path) -> None:
+        """COPY a SELECT's rows to a lake file at ``target``."""
         engine.con.execute(
-            f"COPY ({select} ORDER BY eventtime_ts, eventid) TO {sql_string(str(target))} "
-            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE {self.options.row_group_rows})"
+            f"COPY ({select}) TO {sql_string(str(target))} ({_PARQUET}, ROW_GROUP_SIZE {self.options.row_group_rows})"
         )
+
+    def describe(self, engine: DuckDBEngine, target: Path) -> tuple[int, int, str | None, str | None]:
+        """A lake file's rows, redelivered rows, first and last event time."""
         row = engine.con.execute(
             "SELECT count(*), count(*) FILTER (redelivered), min(eventtime_ts)::VARCHAR, max(eventtime_ts)::VARCHAR "
             f"FROM read_parquet({sql_string(str(target))})"
@@ -309,25 +318,44 @@ class Lake:
         self, engine: DuckDBEngine, batch: list[LogFile], known: dict[str, SourceFile], report: IngestReport
     ) -> None:
         batch_id = self.next_batch()
-        table = default_table(str(self.folder))
-        view = "__trailsql_ingest"
-        scan = Scan(view, table, Listing(files=batch), [n for n, _ in table.columns], list(table.partition_names), True)
-        _, stats = engine.run(Plan(_batch_sql(view), [scan], []))
-        con = engine.con
-        counts = dict(con.execute(f"SELECT source_path, count(*) FROM {_BATCH} GROUP BY 1").fetchall())
-        skipped = {s.path: s.reason for s in stats.skipped}
         staging = self.folder / STAGING_NAME / batch_id
         staging.mkdir(parents=True, exist_ok=True)
+        whole = staging / "batch.parquet"
+        key = partition_key(batch[0])
+        placed = None not in key
+        table = default_table(str(self.folder))
+        view = "__trailsql_ingest"
+        # Partition values are the batch's own (or the events'); "$path" is the source's location.
+        scan = Scan(view, table, Listing(files=batch), [n for n, _ in table.columns], [], True)
+        # One pass over the JSON, unsorted: sorting by time here would cost a third of the
+        # ingest's time; ``trailsql compact`` sorts each partition by event time.
+        _, stats = engine.run(
+            Plan(
+                f"COPY ({_rows_sql(view, key)}) TO {sql_string(str(whole))} ({_PARQUET}, "
+                f"ROW_GROUP_SIZE {self.options.row_group_rows})",
+                [scan],
+                [],
+            )
+        )
+        con = engine.con
+        rows = f"read_parquet({sql_string(str(whole))}, file_row_number=true)"
+        counts = dict(con.execute(f"SELECT source_path, count(*) FROM {rows} GROUP BY 1").fetchall())
         changed = [f.uri for f in batch if f.uri in known and not known[f.uri].pruned]
         replaced, added, staged = self._take_out(engine, changed, staging, batch_id)
-        partitions = con.execute(f"SELECT DISTINCT __account, __region, __date FROM {_BATCH} ORDER BY ALL").fetchall()
         lake_files = [f for f in self.manifest.lake_files() if f.path not in replaced]
+        if placed:
+            partitions = [(key[0] or "", key[1] or "", key[2] or "")]
+        else:
+            partitions = con.execute(f"SELECT DISTINCT __account, __region, __date FROM {rows} ORDER BY ALL").fetchall()
         links: list[tuple[str, str]] = []
         for index, (account, region, date) in enumerate(partitions):
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
-            target = staging / f"{index}.parquet"
             where = (
-                f"__account = {sql_string(account)} AND __region = {sql_string(region)} AND __date = {sql_string(date)}"
+                "true"
+                if placed
+                else (
+                    f"__account = {sql_string(account)} AND __region = {sql_string(region)} AND __date = {sql_string(date)}"
+                )
             )
             near = set(_neighbour_dates(date))
             earlier = [
@@ -335,29 +363,39 @@ class Lake:
                 for f in lake_files
                 if (f.account, f.region) == (account, region) and f.date in near
             ]
-            seen = "false"
-            if earlier:
-                seen = f"eventid IN (SELECT eventid FROM read_parquet({sql_list(earlier)})"
-                seen += f" WHERE source_path NOT IN (SELECT unnest({sql_list(changed)})))" if changed else ")"
-            first = "row_number() OVER (PARTITION BY eventid ORDER BY source_path, eventtime_ts) = 1"
-            rows, redelivered, low, high = self.write_sorted(
-                engine,
-                f"SELECT * EXCLUDE (__account, __region, __date), "
-                f"(eventid IS NOT NULL AND ({seen} OR NOT {first})) AS redelivered FROM {_BATCH} WHERE {where}",
-                target,
+            repeats = self._redeliveries(engine, rows, where, earlier, changed)
+            target = staging / f"{index}.parquet"
+            if placed and not repeats:
+                os.replace(whole, target)
+            else:
+                flagged = f"file_row_number IN (SELECT unnest({repeats!r}::BIGINT[]))" if repeats else "false"
+                drop = "" if placed else ", __account, __region, __date"
+                self.write(
+                    engine,
+                    f"SELECT * EXCLUDE (file_row_number{drop}) REPLACE ({flagged} AS redelivered) FROM {rows} "
+                    f"WHERE {where} ORDER BY file_row_number",
+                    target,
+                )
+            count, redelivered, low, high = self.describe(engine, target)
+            if not count:  # only bad or empty log files
+                target.unlink()
+                continue
+            added.append(
+                LakeFile(
+                    relative, account, region, date, count, redelivered, target.stat().st_size, low, high, batch_id
+                )
             )
-            size = target.stat().st_size
-            added.append(LakeFile(relative, account, region, date, rows, redelivered, size, low, high, batch_id))
             staged.append((target, self.folder / relative))
             report.redelivered += redelivered
-            sources_here = con.execute(f"SELECT DISTINCT source_path FROM {_BATCH} WHERE {where}").fetchall()
-            links += [(source, relative) for (source,) in sources_here]
-        con.execute(f"DROP TABLE IF EXISTS {_BATCH}")
+            sources_here = con.execute(f"SELECT DISTINCT source_path FROM read_parquet({sql_string(str(target))})")
+            links += [(source, relative) for (source,) in sources_here.fetchall()]
+        whole.unlink(missing_ok=True)
         _crash_point("staged", self._crashes)
         for source, target in staged:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
         _crash_point("renamed", self._crashes)
+        skipped = {s.path: s.reason for s in stats.skipped}
         sources = []
         for log in batch:
             events = counts.get(log.uri, 0)
@@ -372,6 +410,36 @@ class Lake:
         report.batches += 1
         report.lake_files += len(added)
         staging.rmdir()
+
+    def _redeliveries(
+        self, engine: DuckDBEngine, rows: str, where: str, earlier: list[str], changed: list[str]
+    ) -> list[int]:
+        """Row numbers of the batch's rows (of one partition) that deliver an event again.
+
+        An event is delivered again when the lake already holds its eventID (for the same
+        account and region, on the day or the days either side, outside the changed files
+        being read again), or an earlier row of the batch has it (earlier by log file, then
+        by position). A redelivery has the same eventTime, so only the lake's row groups
+        over the batch's time range are read.
+        """
+        con = engine.con
+        found = con.execute(
+            f"SELECT file_row_number FROM (SELECT file_row_number, row_number() OVER "
+            f"(PARTITION BY eventid ORDER BY source_path, file_row_number) AS nth FROM {rows} WHERE {where} AND eventid IN "
+            f"(SELECT eventid FROM {rows} WHERE {where} GROUP BY eventid HAVING count(*) > 1)) WHERE nth > 1"
+        ).fetchall()
+        if earlier:
+            low, high = con.execute(
+                f"SELECT min(eventtime_ts), max(eventtime_ts) FROM {rows} WHERE {where}"
+            ).fetchone() or (None, None)
+            if low is not None:
+                outside = f" AND source_path NOT IN (SELECT unnest({sql_list(changed)}))" if changed else ""
+                found += con.execute(
+                    f"SELECT file_row_number FROM {rows} WHERE {where} AND eventid IN (SELECT eventid FROM "
+                    f"read_parquet({sql_list(earlier)}) WHERE eventtime_ts BETWEEN ? AND ?{outside})",
+                    [low, high],
+                ).fetchall()
+        return sorted({int(n) for (n,) in found})
 
     def _take_out(
         self, engine: DuckDBEngine, changed: list[str], staging: Path, batch_id: str
@@ -389,12 +457,13 @@ class Lake:
             old = by_path[path]
             relative = str(PurePath(path).parent / f"part-{batch_id}-{index}.parquet")
             target = staging / f"rewrite-{index}.parquet"
-            rows, redelivered, low, high = self.write_sorted(
+            self.write(
                 engine,
                 f"SELECT * FROM read_parquet({sql_string(str(self.folder / path))}) "
                 f"WHERE source_path NOT IN (SELECT unnest({sql_list(changed)}))",
                 target,
             )
+            rows, redelivered, low, high = self.describe(engine, target)
             if not rows:
                 replaced[path] = None
                 target.unlink()

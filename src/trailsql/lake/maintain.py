@@ -25,7 +25,8 @@ class CompactReport:
 
 
 def compact(lake: Lake, min_files: int = 2) -> CompactReport:
-    """Merge the files of each partition holding at least ``min_files`` into one, sorted by time."""
+    """Merge the files of each partition holding at least ``min_files`` into one sorted by event
+    time, and sort a partition's single file if ingest wrote it (unsorted)."""
     lake.manifest.clean()
     report = CompactReport()
     groups: dict[tuple[str, str, str], list[LakeFile]] = {}
@@ -34,14 +35,15 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
     engine = lake.engine()
     try:
         for (account, region, date), files in sorted(groups.items()):
-            if len(files) < min_files:
+            if len(files) < min_files and all(f.sorted for f in files):
                 continue
             batch_id = lake.next_batch()
             staging = lake.folder / STAGING_NAME / batch_id
             staging.mkdir(parents=True, exist_ok=True)
             target = staging / "0.parquet"
             listed = sql_list([str(lake.folder / f.path) for f in files])
-            rows, redelivered, low, high = lake.write_sorted(engine, f"SELECT * FROM read_parquet({listed})", target)
+            lake.write(engine, f"SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts, eventid", target)
+            rows, redelivered, low, high = lake.describe(engine, target)
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
             merged = LakeFile(
                 relative,
@@ -54,6 +56,7 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
                 low,
                 high,
                 batch_id,
+                sorted=True,
             )
             os.replace(target, lake.folder / relative)
             lake.manifest.commit([], [merged], {f.path: relative for f in files})

@@ -10,6 +10,7 @@ after the data is in place.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS lake_files (
     bytes INTEGER NOT NULL,
     min_time TEXT,
     max_time TEXT,
-    batch TEXT NOT NULL
+    batch TEXT NOT NULL,
+    sorted INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS links (
     location TEXT NOT NULL,
@@ -73,7 +75,8 @@ class SourceFile:
 class LakeFile:
     """A Parquet file of the lake, by its path relative to the lake folder.
 
-    ``redelivered`` counts its rows that are second deliveries of an event already in the lake.
+    ``redelivered`` counts its rows that are second deliveries of an event already in the
+    lake; ``sorted`` says whether its rows are sorted by event time (compacted).
     """
 
     path: str
@@ -86,6 +89,7 @@ class LakeFile:
     min_time: str | None
     max_time: str | None
     batch: str
+    sorted: bool = False
 
 
 class Manifest:
@@ -130,7 +134,8 @@ class Manifest:
 
     def lake_files(self, partitions: Iterable[tuple[str, str, str]] | None = None) -> list[LakeFile]:
         """The lake's files, all or those of the given (account, region, date) partitions."""
-        rows = [LakeFile(*row) for row in self.db.execute("SELECT * FROM lake_files ORDER BY path")]
+        found = self.db.execute("SELECT * FROM lake_files ORDER BY path")
+        rows = [dataclasses.replace(LakeFile(*row), sorted=bool(row[-1])) for row in found]
         if partitions is None:
             return rows
         wanted = set(partitions)
@@ -165,22 +170,8 @@ class Manifest:
                 [(s.location, s.version, s.size, s.events, s.batch, s.note, int(s.pruned)) for s in sources],
             )
             cur.executemany(
-                "INSERT INTO lake_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        f.path,
-                        f.account,
-                        f.region,
-                        f.date,
-                        f.rows,
-                        f.redelivered,
-                        f.bytes,
-                        f.min_time,
-                        f.max_time,
-                        f.batch,
-                    )
-                    for f in added
-                ],
+                "INSERT INTO lake_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [dataclasses.astuple(f) for f in added],
             )
             cur.executemany("INSERT OR IGNORE INTO links VALUES (?, ?)", list(links))
             cur.execute("COMMIT")
