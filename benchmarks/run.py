@@ -4,13 +4,17 @@
     BENCH_REPEAT=3 (default)         runs per trailsql case; the median is reported
     BENCH_PEERS=duckdb,python,jq     peers to run (each once: they are slow)
     BENCH_S3=1 (default)             also read the logs from a local S3 server (SeaweedFS)
+    BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it
 
 Cases: a count by eventName over all the gzipped logs (the issue's headline figure),
 then every query of the seed workload verbatim over its CREATE EXTERNAL TABLE. Peers:
 DuckDB's plain ``read_json`` over the same files, a Python ``gzip`` + ``json`` loop,
 and jq. The S3 case uploads the logs to SeaweedFS on loopback (the tests' server) and
-times the same count through the S3 source, with an empty cache and a warm one. Results
-are printed and written as JSON under ``benchmarks/results/``.
+times the same count through the S3 source, with an empty cache and a warm one. The lake
+case runs ``trailsql ingest`` and ``trailsql compact`` in child processes (peak RSS
+sampled every 50 ms with psutil), then the count and every seed query again, now read
+from the lake, each checked to return what the logs returned. Results are printed and
+written as JSON under ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 
 from trailsql.generate import GenerateOptions, generate
 from trailsql.seed import SEED_DAY, fill_daily_placeholders, load_seed
@@ -44,6 +49,7 @@ EVENTS = int(os.environ.get("BENCH_EVENTS", "2000000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 PEERS = [p for p in os.environ.get("BENCH_PEERS", "duckdb,python,jq").split(",") if p]
 S3 = os.environ.get("BENCH_S3", "1") == "1"
+LAKE = os.environ.get("BENCH_LAKE", "1") == "1"
 COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
 
 
@@ -154,6 +160,78 @@ def upload(server: Any, root: Path) -> None:
         list(pool.map(put, paths))
 
 
+def child(*args: str) -> tuple[float, float]:
+    """Run ``trailsql ARGS`` in a child process: seconds, peak RSS in MiB (sampled every 50 ms)."""
+    code = "import sys; from trailsql.cli.main import main; sys.argv[0] = 'trailsql'; main()"
+    started = time.perf_counter()
+    process = psutil.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, process.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    summary = process.stderr.read() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"trailsql {args[0]} failed: {summary}")
+    print(summary.strip(), flush=True)
+    return seconds, peak / 2**20
+
+
+def lake_case(root: Path, raw_count: float, expected: dict[str, int], seed_raw: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ingest, compact, then the count and the seed queries from the lake."""
+    workspace = Path(tempfile.mkdtemp(prefix="trailsql-bench-lake-"))
+    try:
+        ingest_s, ingest_rss = child("ingest", "--workspace", str(workspace), "--logs", str(root))
+        compact_s, compact_rss = child("compact", "--workspace", str(workspace))
+        lake_bytes = sum(p.stat().st_size for p in (workspace / "lake").rglob("*.parquet"))
+        print(
+            f"lake: ingest {ingest_s:.1f} s ({EVENTS / ingest_s:,.0f} events/s, peak RSS {ingest_rss:.0f} MiB), "
+            f"compact {compact_s:.1f} s, {lake_bytes / 1e6:.0f} MB of Parquet",
+            flush=True,
+        )
+        session = Session(logs=root, workspace=workspace)
+        count_s, result = timed(lambda: session.execute(COUNT_SQL), REPEAT)
+        got = {r["eventname"]: r["n"] for r in result.table.to_pylist()}  # type: ignore[attr-defined]
+        assert got == expected, "the lake counted differently from the logs"
+        assert result.stats.events_from_lake == EVENTS  # type: ignore[attr-defined]
+        print(f"lake count by eventName: {count_s:.3f} s ({raw_count / count_s:,.0f}x faster than the logs)")
+        session.close()
+        ddl_session = Session(workspace=workspace, location_maps={"s3://your-cloudtrail-bucket": str(root)})
+        ddl_session.execute(load_seed()[0].sql)
+        queries = []
+        for statement, raw in zip(load_seed()[1:], seed_raw, strict=True):
+            sql = fill_daily_placeholders(statement.sql, SEED_DAY)
+            seconds, out = timed(lambda sql=sql: ddl_session.execute(sql), REPEAT)  # type: ignore[misc]
+            assert out.table.num_rows == raw["rows"], f"{statement.name}: the lake returned other rows"  # type: ignore[attr-defined]
+            assert out.stats.events_from_logs == 0  # type: ignore[attr-defined]
+            queries.append(
+                {
+                    "query": statement.name,
+                    "seconds": round(seconds, 4),
+                    "raw_seconds": raw["seconds"],
+                    "speedup": round(raw["seconds"] / seconds, 1),
+                }
+            )
+            print(f"lake seed: {statement.name}: {seconds:.3f} s ({raw['seconds'] / seconds:,.0f}x faster)", flush=True)
+        ddl_session.close()
+    finally:
+        shutil.rmtree(workspace)
+    return {
+        "ingest": {
+            "seconds": round(ingest_s, 2),
+            "events_per_s": round(EVENTS / ingest_s),
+            "peak_rss_mib": round(ingest_rss),
+        },
+        "compact": {"seconds": round(compact_s, 2), "peak_rss_mib": round(compact_rss)},
+        "lake_bytes": lake_bytes,
+        "count_by_eventname": {"seconds": round(count_s, 4), "speedup_vs_logs": round(raw_count / count_s, 1)},
+        "seed": queries,
+    }
+
+
 def machine() -> dict[str, object]:
     cpu = platform.processor()
     try:
@@ -226,12 +304,21 @@ def main() -> None:
         )
         print(f"seed: {statement.name}: {seed_seconds:.2f} s, {stats.events_scanned:,} events scanned", flush=True)
     results["seed_raw"] = seed_rows
+    if LAKE:
+        results["lake"] = lake_case(root, seconds, expected, seed_rows)
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print()
     print(f"{'case':58} {'seconds':>8} {'events/s':>12} {'time / trailsql':>16}")
     for case, s, e, r in rows:
         print(f"{case:58} {s:8.2f} {e:12,.0f} {r:16.2f}")
+    if LAKE:
+        lake = results["lake"]
+        assert isinstance(lake, dict)
+        print(f"\n{'seed query':58} {'logs s':>8} {'lake s':>8} {'speedup':>8}")
+        for q in lake["seed"]:
+            print(f"{q['query'][:58]:58} {q['raw_seconds']:8.3f} {q['seconds']:8.3f} {q['speedup']:8.0f}")
+        print(f"ingest: {lake['ingest']['events_per_s']:,} events/s, peak RSS {lake['ingest']['peak_rss_mib']} MiB")
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     out_file = out_dir / f"{dt.date.today():%Y-%m-%d}-raw-{EVENTS}.json"

@@ -74,6 +74,8 @@ class Session:
     def close(self) -> None:
         self.closed = True
         self.engine.close()
+        if self.lake is not None:
+            self.lake.close()
         if self._s3 is not None:
             self._s3.close()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from trailsql import schema
 from trailsql.catalog.table import Table
 from trailsql.lake.ingest import lake_folder
-from trailsql.lake.manifest import MANIFEST_NAME, Manifest
+from trailsql.lake.manifest import MANIFEST_NAME, Manifest, SourceFile
 from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import Scan
 
@@ -60,28 +60,44 @@ def holds_columns(table: Table, columns: list[str]) -> bool:
 
 
 class LakeReader:
-    """The lake of a workspace as queries see it (read only; the manifest is read per query)."""
+    """The lake of a workspace as queries see it: read only, the manifest kept in memory and
+    read again when another process (an ingest) has committed to it since."""
 
     def __init__(self, workspace: str | Path) -> None:
         self.folder = lake_folder(workspace)
+        self._manifest: Manifest | None = None
+        self._version = -1
+        self._sources: dict[str, SourceFile] = {}
+        self._links: dict[str, list[str]] = {}
+        self._sources_of: dict[str, set[str]] = {}
 
-    def exists(self) -> bool:
-        return (self.folder / MANIFEST_NAME).exists()
+    def close(self) -> None:
+        if self._manifest is not None:
+            self._manifest.close()
+            self._manifest = None
+
+    def _load(self) -> bool:
+        """Whether there is a lake; (re)reads the manifest if it changed."""
+        if self._manifest is None:
+            if not (self.folder / MANIFEST_NAME).exists():
+                return False
+            self._manifest = Manifest(self.folder, create=False)
+        version = self._manifest.db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._sources, self._links = self._manifest.sources(), self._manifest.links()
+            self._sources_of = defaultdict(set)
+            for uri, paths in self._links.items():
+                for path in paths:
+                    self._sources_of[path].add(uri)
+            self._version = version
+        return True
 
     def cover(self, scans: list[Scan]) -> None:
         """Move the log files of ``scans`` that the lake holds to lake reads."""
         wanted = [s for s in scans if s.listing.files and not s.record and holds_columns(s.table, s.columns)]
-        if not wanted or not self.exists():
+        if not wanted or not self._load():
             return
-        manifest = Manifest(self.folder, create=False)
-        try:
-            sources, links = manifest.sources(), manifest.links()
-        finally:
-            manifest.close()
-        sources_of: dict[str, set[str]] = defaultdict(set)
-        for uri, paths in links.items():
-            for path in paths:
-                sources_of[path].add(uri)
+        sources = self._sources
         for scan in wanted:
             held: list[LogFile] = []
             rest: list[LogFile] = []
@@ -92,7 +108,7 @@ class LakeReader:
             if not held:
                 continue
             scan.listing.files = rest
-            scan.lake = self._reads(scan, held, links, sources_of)
+            scan.lake = self._reads(scan, held, self._links, self._sources_of)
             scan.lake_sources = len(held)
             scan.lake_events = sum(sources[f.location].events for f in held)
 

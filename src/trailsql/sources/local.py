@@ -88,11 +88,16 @@ def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = [name for name in sorted(dirnames) if keep_folder(here / name, may_match)]
+        # In a day's folder every file has the folder's partition: decide once for all of them.
+        values = awslogs_partition(here / "_") or {}
+        whole: tuple[tuple[str, str | None], ...] | None = None
+        if "day" in values:
+            whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS) if may_match(values) else None
         for name in sorted(filenames):
             if is_hidden(name) or name.endswith(".tmp"):
                 continue
             listing.listed += 1
-            partition = file_partition(here / name, may_match)
+            partition = whole if "day" in values else file_partition(here / name, may_match)
             if partition is None:
                 listing.pruned += 1
                 continue

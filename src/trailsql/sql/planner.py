@@ -285,7 +285,8 @@ def _folder_listing(
             warnings.append(f"table location {uri} does not exist")
         return Listing()
     files = []
+    base = len(str(folder).rstrip("/")) + 1
     for full, size, version in local.walk_files(folder):
-        shown = uri.rstrip("/") + "/" + Path(full).relative_to(folder).as_posix() if uri.startswith("s3://") else full
+        shown = uri.rstrip("/") + "/" + full[base:] if uri.startswith("s3://") else full
         files.append(LogFile(full, shown, size, partition, version))
     return Listing(files, listed=len(files))
