@@ -21,6 +21,7 @@ from conftest import log_folder, write_log
 from s3server import S3Server
 from test_seed import build, query_sql, seed_queries
 from trailsql.errors import BadInputError, CatalogError
+from trailsql.lake.ingest import IngestOptions, ingest
 from trailsql.seed import load_seed
 from trailsql.session import Session
 
@@ -376,3 +377,35 @@ def test_cache_command_reports_and_clears(
         json.loads(runner.invoke(cli, ["cache", "stats", "--cache-dir", str(tmp_path / "cache")]).output)["objects"]
         == 0
     )
+
+
+# --------------------------------------------------------------------------- the lake
+
+
+def test_ingest_from_s3_then_queries_fetch_nothing_the_lake_holds(
+    s3_server: S3Server, bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "trailsql.toml").write_text(
+        f'[s3]\nendpoint_url = "{s3_server.endpoint}"\nregion = "us-east-1"\ncache_dir = "{tmp_path / "cache"}"\n'
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    uri = f"s3://{BUCKET}/custom/"
+    report = ingest(uri, workspace, IngestOptions(batch_files=5))
+    local = Session(logs=bucket["custom"])
+    total = local.execute("SELECT count(*) AS n FROM cloudtrail_logs").table.to_pylist()[0]["n"]
+    assert report.events_read == total and report.files_ingested == report.files_listed
+    assert ingest(uri, workspace).files_ingested == 0  # unchanged objects (same ETag) are not read again
+
+    session = s3_session(s3_server, tmp_path, monkeypatch, logs=uri, workspace=workspace)
+    sql = 'SELECT eventid, account, region, year, month, day, "$path" AS p FROM cloudtrail_logs'
+    result = session.execute(sql)
+    assert (result.stats.events_from_lake, result.stats.get_requests, result.stats.cache_hits) == (total, 0, 0)
+    assert all(r["p"].startswith(f"s3://{BUCKET}/custom/AWSLogs/") for r in result.table.to_pylist())
+    remote = sorted((r["eventid"], r["day"], r["p"].removeprefix(uri)) for r in result.table.to_pylist())
+    here = local.execute(sql).table.to_pylist()
+    assert remote == sorted((r["eventid"], r["day"], str(Path(r["p"]).relative_to(bucket["custom"]))) for r in here)
+    session.close()
+    local.close()

@@ -142,6 +142,9 @@ class Session:
         plan = plan_query(statement, self)
         if self.lake is not None:
             self.lake.cover(plan.scans)
+        for scan in plan.scans:  # S3 objects the lake does not hold are fetched now
+            if any(f.remote for f in scan.listing.files):
+                self.s3().fetch(scan.listing)
         if self.strict and plan.warnings:
             raise BadInputError(plan.warnings[0])
         table, stats = self.engine.run(plan, strict=self.strict)

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from trailsql import schema
 from trailsql.catalog.table import default_table
@@ -47,8 +48,12 @@ from trailsql.errors import CatalogError
 from trailsql.lake.manifest import STAGING_NAME, LakeFile, Manifest, SourceFile
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
+from trailsql.sources.s3 import S3Source
 from trailsql.sql.planner import Plan, Scan, list_table
 from trailsql.sql.pruning import Pruner
+
+if TYPE_CHECKING:
+    from trailsql.session import Session
 
 #: Set to ``<point>:<n>`` to SIGKILL the process the n-th time it reaches a point (crash tests):
 #: ``staged`` (data written, not renamed), ``renamed`` (data in place, manifest not committed),
@@ -158,24 +163,21 @@ def _file_date(key: PartitionKey) -> dt.date | None:
         return None
 
 
-def list_sources(logs: str, workspace: str | os.PathLike[str] | None) -> Listing:
-    """The files of ``logs``: a folder or ``s3://`` URI of CloudTrail logs, or a workspace table."""
-    from trailsql.session import Session
+def list_sources(logs: str, session: Session) -> Listing:
+    """The files of ``logs``: a folder or ``s3://`` URI of CloudTrail logs, or a workspace table.
 
-    session = Session(workspace=workspace)
-    try:
-        table = session.table(logs)
-        if table is None:
-            if logs.startswith("s3://"):
-                table = default_table(logs)
-            elif Path(logs).exists():
-                table = default_table(os.path.abspath(logs))
-            else:
-                raise CatalogError(f"no logs folder or table named {logs}")
-        warnings: list[str] = []
-        return list_table(table, Pruner(None, set(), set()), None, session, warnings)
-    finally:
-        session.close()
+    S3 objects are listed, not fetched: ingest fetches each batch's new objects in turn.
+    """
+    table = session.table(logs)
+    if table is None:
+        if logs.startswith("s3://"):
+            table = default_table(logs)
+        elif Path(logs).exists():
+            table = default_table(os.path.abspath(logs))
+        else:
+            raise CatalogError(f"no logs folder or table named {logs}")
+    warnings: list[str] = []
+    return list_table(table, Pruner(None, set(), set()), None, session, warnings)
 
 
 def _batches(files: list[LogFile], options: IngestOptions) -> Iterator[list[LogFile]]:
@@ -247,6 +249,8 @@ class Lake:
                 f"the lake in {self.folder} is busy: another ingest, compact or prune is running"
             ) from None
         self.manifest = Manifest(self.folder)
+        #: Where S3 objects are fetched from, batch by batch.
+        self.s3: S3Source | None = None
         self._crashes: dict[str, int] = {}
 
     def close(self) -> None:
@@ -304,8 +308,10 @@ class Lake:
         todo.sort(key=lambda f: (*(part or "" for part in partition_key(f)), f.uri))
         engine = self.engine()
         try:
-            for batch in _batches(todo, self.options):
-                self._ingest_batch(engine, batch, known, report)
+            for listed in _batches(todo, self.options):
+                batch = self._fetch(listed, report) if any(f.remote for f in listed) else listed
+                if batch:
+                    self._ingest_batch(engine, batch, known, report)
                 if progress:
                     progress(report.files_ingested, report.events_read, len(todo))
         finally:
@@ -313,6 +319,14 @@ class Lake:
             self.manifest.clean()
         report.elapsed_s = time.perf_counter() - started
         return report
+
+    def _fetch(self, batch: list[LogFile], report: IngestReport) -> list[LogFile]:
+        """The batch with its S3 objects fetched; those that could not be are skipped (and read next run)."""
+        assert self.s3 is not None
+        listing = Listing(files=batch)
+        self.s3.fetch(listing)
+        report.files_skipped.extend(listing.skipped)
+        return listing.files
 
     def _ingest_batch(
         self, engine: DuckDBEngine, batch: list[LogFile], known: dict[str, SourceFile], report: IngestReport
@@ -494,8 +508,13 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest the new or changed log files of ``logs`` (a folder, ``s3://`` URI or workspace table) into the lake."""
+    from trailsql.session import Session  # the session knows the workspace's tables and S3 settings
+
     lake = Lake(workspace, options)
+    session = Session(workspace=workspace)
     try:
-        return lake.ingest(list_sources(logs, workspace), progress)
+        lake.s3 = session.s3()
+        return lake.ingest(list_sources(logs, session), progress)
     finally:
+        session.close()
         lake.close()

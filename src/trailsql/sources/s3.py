@@ -15,6 +15,7 @@ cannot be read fails the query under ``strict``, else it is skipped and named.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -196,8 +197,7 @@ class S3Source:
                             listing.pruned += 1
                             continue
                         objects.append(_Object(bucket, item["Key"], item.get("ETag", ""), item["Size"], partition))
-        self._fetch(objects, listing)
-        return listing
+        return self._unfetched(objects, listing)
 
     def list_prefix(self, uri: str, partition: tuple[tuple[str, str | None], ...]) -> Listing:
         """Every object below a table or partition location (recursively, as Athena reads it)."""
@@ -208,9 +208,7 @@ class S3Source:
         with ThreadPoolExecutor(self.options.workers) as pool:
             found = list(pool.map(lambda location: self._objects_below(*location), locations))
         objects = [obj for group in found for obj in group]
-        listing = Listing(listed=len(objects))
-        self._fetch(objects, listing)
-        return listing
+        return self._unfetched(objects, Listing(listed=len(objects)))
 
     def _objects_below(self, uri: str, partition: tuple[tuple[str, str | None], ...]) -> list[_Object]:
         bucket, key = split_uri(uri)
@@ -228,26 +226,43 @@ class S3Source:
 
     # --- fetching -----------------------------------------------------------------------------
 
-    def _fetch(self, objects: list[_Object], listing: Listing) -> None:
-        """Fetch (or find in the cache) every object; fill the listing's files, skipped and counts."""
-        cache = self.cache
+    def _unfetched(self, objects: list[_Object], listing: Listing) -> Listing:
+        """The listing of ``objects``, not fetched yet: :meth:`fetch` fetches what is still needed."""
+        listing.files = [LogFile("", o.uri, o.size, o.partition, o.etag, remote=True) for o in objects]
+        self._count_requests(listing)
+        return listing
+
+    def _count_requests(self, listing: Listing) -> None:
+        taken = self._counters.take()
+        for name, key in (
+            ("list_requests", "list"),
+            ("get_requests", "get"),
+            ("bytes_fetched", "bytes"),
+            ("cache_hits", "hits"),
+        ):
+            listing.requests[name] = listing.requests.get(name, 0) + taken.get(key, 0)
+
+    def fetch(self, listing: Listing) -> None:
+        """Fetch (or find in the cache) the listing's objects not fetched yet; those that cannot be
+        fetched become skipped files (or an error under ``strict``)."""
+        pending = [f for f in listing.files if f.remote and not f.path]
+        if not pending:
+            return
+        objects = [_Object(*split_uri(f.uri), f.version, f.size, f.partition) for f in pending]
         with ThreadPoolExecutor(self.options.workers) as pool:
             results = list(pool.map(self._fetch_one, objects))
+        fetched: dict[str, str] = {}
         for obj, (path, problem) in zip(objects, results, strict=True):
             if path is None:
                 if self.strict:
                     raise BadInputError(f"{obj.uri}: {problem}")
                 listing.skipped.append((obj.uri, problem or "not fetched"))
-                continue
-            listing.files.append(LogFile(path, obj.uri, obj.size, obj.partition, obj.etag, remote=True))
-        cache.evict(keep={f.path for f in listing.files})
-        taken = self._counters.take()
-        listing.requests = {
-            "list_requests": taken.get("list", 0),
-            "get_requests": taken.get("get", 0),
-            "bytes_fetched": taken.get("bytes", 0),
-            "cache_hits": taken.get("hits", 0),
-        }
+            else:
+                fetched[obj.uri] = path
+        kept = [f for f in listing.files if f.path or not f.remote or f.uri in fetched]
+        listing.files = [dataclasses.replace(f, path=fetched[f.uri]) if not f.path else f for f in kept]
+        self.cache.evict(keep={f.path for f in listing.files})
+        self._count_requests(listing)
 
     def _fetch_one(self, obj: _Object) -> tuple[str | None, str | None]:
         """The local path of an object's copy, or None and why it could not be fetched."""
