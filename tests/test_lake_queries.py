@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from trailsql.cli.main import cli
+from trailsql.errors import TrailsqlError
 from trailsql.generate import GenerateOptions, generate
 from trailsql.lake import maintain
 from trailsql.lake.ingest import IngestOptions, Lake, ingest
@@ -220,3 +221,22 @@ def test_a_second_writer_is_refused_while_one_runs(tmp_path: Path) -> None:
     finally:
         first.close()
     Lake(tmp_path / "ws").close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT userIdentity, eventid FROM cloudtrail_logs WHERE day = '11'",
+        "SELECT userIdentity.sessionContext.attributes.mfaAuthenticated AS m, count(*) AS n FROM cloudtrail_logs GROUP BY 1",
+    ],
+)
+def test_a_struct_declared_with_fewer_fields_reads_the_same(sessions: dict[str, Session], sql: str) -> None:
+    """The seed's DDL declares userIdentity with fewer fields than the lake stores."""
+    assert rows(sessions["lake"].execute(sql)) == rows(sessions["logs"].execute(sql))
+
+
+def test_a_field_the_table_does_not_declare_fails_from_the_lake_too(sessions: dict[str, Session]) -> None:
+    sql = "SELECT userIdentity.identityProvider FROM cloudtrail_logs"
+    for way in ("logs", "lake"):
+        with pytest.raises(TrailsqlError):
+            sessions[way].execute(sql)

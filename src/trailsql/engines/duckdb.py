@@ -104,11 +104,13 @@ class RunStats:
 def _lake_sql(scan: Scan, read: LakeRead) -> str:
     """The rows of lake files with the scan's columns, in the order of :meth:`DuckDBEngine._logs_sql`.
 
-    A column the table declares with fewer struct fields than the lake stores is cast to its type.
+    A column the table declares with fewer struct fields than the lake stores is cast to its
+    type, unless the query reads it only through declared fields.
     """
     declared = {name.lower(): duckdb_type(typ) for name, typ in scan.table.columns}
+    as_stored = {n for n in declared if declared[n] == _LAKE_TYPES.get(n)} | scan.fields_only
     select = [
-        _quote(n) if declared[n] == _LAKE_TYPES.get(n) else f"CAST({_quote(n)} AS {declared[n]}) AS {_quote(n)}"
+        _quote(n) if n in as_stored else f"CAST({_quote(n)} AS {declared[n]}) AS {_quote(n)}"
         for n in (name.lower() for name in scan.columns)
     ] or ["1 AS __event"]
     select += [f"{'NULL' if v is None else _string(v)}::VARCHAR AS {_quote(p)}" for p, v in read.partition]
@@ -163,6 +165,7 @@ class DuckDBEngine:
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # our own progress, not DuckDB's, on stderr
         self.con.execute(MACROS)
         self._tally = _Tally()
         self.con.create_function(  # type: ignore[call-overload]

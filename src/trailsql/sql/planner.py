@@ -20,7 +20,7 @@ from trailsql.catalog import projection
 from trailsql.catalog.table import Table
 from trailsql.catalog.workspace import Partition
 from trailsql.errors import CatalogError
-from trailsql.schema import PATH_COLUMN, RECORD_COLUMN
+from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct
 from trailsql.sources import local
 from trailsql.sources.files import LakeRead, Listing, LogFile
 from trailsql.sources.s3 import S3Source
@@ -52,6 +52,8 @@ class Scan:
     lake: list[LakeRead] = field(default_factory=list)
     lake_sources: int = 0
     lake_events: int = 0
+    #: Struct columns the query reads only through fields the table declares (see :func:`fields_only`).
+    fields_only: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -141,13 +143,55 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
         partitions = [p for p in table.partition_names if read_all or p in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
         path, record = read_all or PATH_COLUMN in names, RECORD_COLUMN in names
-        scans.append(Scan(view, table, listing, columns, partitions, path, record))
+        fields = set() if read_all else fields_only(tree, table)
+        scans.append(Scan(view, table, listing, columns, partitions, path, record, fields_only=fields))
         ref.replace(
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         )
     _drop_database_qualifiers(tree, databases)
     name_unnamed_columns(tree)
     return Plan(to_duckdb(tree), scans, warnings)
+
+
+def fields_only(tree: exp.Expr, table: Table) -> set[str]:
+    """The struct columns of ``table`` that ``tree`` reads only through fields the table declares.
+
+    A source with more fields (the lake) can then give such a column as it is, without a cast
+    to the declared type, which would read every nested field.
+
+    >>> from trailsql.catalog.table import default_table
+    >>> sorted(fields_only(parse_one("SELECT useridentity.arn FROM t WHERE tlsdetails IS NULL"), default_table("/l")))
+    ['useridentity']
+    """
+    types = {name.lower(): typ for name, typ in table.columns}
+    structs = {name for name, typ in types.items() if isinstance(typ, Struct)}
+    found: set[str] = set()
+    bare: set[str] = set()
+    for column in tree.find_all(exp.Column):
+        parts = [part.name.lower() for part in column.parts]
+        at = next((i for i, part in enumerate(parts) if part in structs), None)
+        if at is None:
+            continue
+        path: list[str] = parts[at + 1 :]
+        node: exp.Expr = column
+        while isinstance(node.parent, exp.Dot) and node.parent.this is node:
+            node = node.parent
+            path.append(node.expression.name.lower())
+        found.add(parts[at])
+        if not path or not _declares(types[parts[at]], path):
+            bare.add(parts[at])
+    return found - bare
+
+
+def _declares(typ: HiveType, path: list[str]) -> bool:
+    for name in path:
+        if not isinstance(typ, Struct):
+            return False
+        declared = typ.field(name)
+        if declared is None:
+            return False
+        typ = declared[1]
+    return True
 
 
 def name_unnamed_columns(tree: exp.Expr) -> None:
