@@ -118,11 +118,16 @@ class LakeReader:
         """The lake files holding ``held``, grouped by the partition values their rows take."""
         Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
         groups: dict[str, dict[Key, set[str]]] = defaultdict(lambda: defaultdict(set))
+        projected: dict[tuple[tuple[str, str | None], ...], tuple[tuple[str, str | None], ...]] = {}
         for f in held:
-            values = dict(f.partition)
-            key = (tuple((p, values.get(p)) for p in scan.partitions), shown_prefix(f) if scan.path else None)
-            for path in links.get(f.location, []):
-                groups[path][key].add(f.location)
+            partition = projected.get(f.partition)
+            if partition is None:
+                values = dict(f.partition)
+                partition = projected[f.partition] = tuple((p, values.get(p)) for p in scan.partitions)
+            key = (partition, shown_prefix(f) if scan.path else None)
+            location = f.location
+            for path in links.get(location, ()):
+                groups[path][key].add(location)
         whole: dict[Key, list[str]] = defaultdict(list)
         reads: list[LakeRead] = []
         for path, by_key in sorted(groups.items()):

@@ -31,20 +31,19 @@ def is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def stat_file(full: str) -> tuple[int, str]:
-    """A file's size and its version (``<size>-<mtime_ns>``: see :class:`LogFile`)."""
-    st = os.stat(full)
-    return st.st_size, f"{st.st_size}-{st.st_mtime_ns}"
-
-
-def walk_files(folder: Path) -> Iterator[tuple[str, int, str]]:
+def walk_files(folder: Path | str) -> Iterator[tuple[str, int, str]]:
     """Every readable file below ``folder`` (recursively, as Athena reads a prefix): path, size, version."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d) and d not in NON_EVENT_FOLDERS)
-        for name in sorted(filenames):
-            if not is_hidden(name) and not name.endswith(".tmp"):
-                full = os.path.join(dirpath, name)
-                yield full, *stat_file(full)
+    with os.scandir(folder) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    for entry in entries:
+        if is_hidden(entry.name):
+            continue
+        if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
+            if entry.name not in NON_EVENT_FOLDERS and not entry.is_symlink():
+                yield from walk_files(entry.path)
+        elif not entry.name.endswith(".tmp"):
+            st = entry.stat()
+            yield entry.path, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"
 
 
 def awslogs_partition(path: PurePath) -> Partial | None:
@@ -85,26 +84,33 @@ def file_name_partition(name: str) -> Partial:
 def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
     """The log files below ``root``, skipping folders whose partition cannot match."""
     listing = Listing()
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [name for name in sorted(dirnames) if keep_folder(here / name, may_match)]
-        # In a day's folder every file has the folder's partition: decide once for all of them.
-        values = awslogs_partition(here / "_") or {}
-        whole: tuple[tuple[str, str | None], ...] | None = None
-        if "day" in values:
-            whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS) if may_match(values) else None
-        for name in sorted(filenames):
-            if is_hidden(name) or name.endswith(".tmp"):
-                continue
-            listing.listed += 1
-            partition = whole if "day" in values else file_partition(here / name, may_match)
-            if partition is None:
-                listing.pruned += 1
-                continue
-            full = os.path.join(dirpath, name)
-            size, version = stat_file(full)
-            listing.files.append(LogFile(full, full, size, partition, version))
+    if root.is_dir():
+        _list_folder(root, may_match, listing)
     return listing
+
+
+def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: Listing) -> None:
+    with os.scandir(here) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    # In a day's folder every file has the folder's partition: decide once for all of them.
+    values = awslogs_partition(here / "_") or {}
+    whole: tuple[tuple[str, str | None], ...] | None = None
+    if "day" in values:
+        whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS) if may_match(values) else None
+    for entry in entries:
+        if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
+            if not entry.is_symlink() and keep_folder(here / entry.name, may_match):
+                _list_folder(here / entry.name, may_match, listing)
+            continue
+        if is_hidden(entry.name) or entry.name.endswith(".tmp"):
+            continue
+        listing.listed += 1
+        partition = whole if "day" in values else file_partition(here / entry.name, may_match)
+        if partition is None:
+            listing.pruned += 1
+            continue
+        st = entry.stat()
+        listing.files.append(LogFile(entry.path, entry.path, st.st_size, partition, f"{st.st_size}-{st.st_mtime_ns}"))
 
 
 def keep_folder(path: PurePath, may_match: Callable[[Partial], bool]) -> bool:
