@@ -71,6 +71,12 @@ class Session:
         for ddl in self.workspace.stored_ddl():
             self.execute(ddl)
 
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.closed = True
         self.engine.close()

@@ -1,0 +1,31 @@
+"""The query library: security hunts and detections as ``.sql`` files with a metadata header.
+
+A library query is Athena SQL over the CloudTrail table ``cloudtrail_logs`` whose header
+says what it is and which parameters it takes::
+
+    -- id: cloudtrail-stopped
+    -- title: CloudTrail logging stopped, deleted or changed
+    -- kind: detection
+    -- severity: critical
+    -- tags: attack.defense-evasion, attack.t1562.008
+    -- techniques: aws.defense-evasion.cloudtrail-stop
+    -- key: eventid
+    -- param: since duration = 24h
+    -- description: Someone stopped or deleted a trail, or changed what it records.
+    SELECT ... FROM cloudtrail_logs WHERE {{window}} {{scope}} AND eventname = 'StopLogging'
+
+``{{window}}`` becomes the time window's predicates (on ``eventTime`` and on the
+partition columns, so pruning still opens only the window's folders), ``{{baseline}}``
+those of the ``baseline`` duration before the window, ``{{scope}}`` the
+optional ``account``/``region`` filters, and ``{{name}}`` any other parameter as an SQL
+literal. ``kind`` is ``hunt`` (questions to ask) or ``detection`` (every row is a finding);
+``key`` names the columns that identify one finding (alerts send each key once);
+``techniques`` are the attack techniques (Stratus Red Team ids) a detection is written for.
+
+The package ships its library (``library/queries/``); a workspace adds folders of its own
+with ``library_paths`` in ``trailsql.toml``, in the same format.
+"""
+
+from trailsql.library.query import LibraryQuery, Param, load_library, parse_query
+
+__all__ = ["LibraryQuery", "Param", "load_library", "parse_query"]
