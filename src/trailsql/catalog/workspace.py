@@ -3,7 +3,9 @@
 Layout::
 
     <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders,
-                                         [lake] event_data_stores names the Lake-shaped view
+                                         [lake] event_data_stores names the Lake-shaped view,
+                                         [s3] how to reach S3, library_paths (folders of
+                                         library queries), [channels.*] and [jobs.*] (alerts)
     <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
     <workspace>/views/<name>.sql         the query of each view
     <workspace>/partitions/<name>.json   partitions added by ALTER TABLE / MSCK REPAIR
@@ -85,6 +87,12 @@ class Workspace:
     def s3_config(self) -> dict[str, Any]:
         """The ``[s3]`` table: profile, region, endpoint_url, cache_dir, cache_size_mb."""
         return dict(self.config.get("s3", {}))
+
+    @property
+    def library_paths(self) -> list[Path]:
+        """Folders of the workspace's own library queries (relative paths: to the workspace)."""
+        base = self.folder or Path.cwd()
+        return [base / Path(p).expanduser() for p in self.config.get("library_paths", [])]
 
     def resolve(self, uri: str) -> str:
         """The local path of a table location (longest mapped prefix wins); an unmapped

@@ -15,7 +15,9 @@ from trailsql.cli.cache import cache
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
+from trailsql.cli.queries import queries
 from trailsql.cli.query import query
+from trailsql.cli.report import report
 from trailsql.errors import TrailsqlError
 
 
@@ -32,6 +34,8 @@ cli.add_command(cache)
 cli.add_command(ingest)
 cli.add_command(compact)
 cli.add_command(lake)
+cli.add_command(queries)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import click
 import orjson
@@ -64,48 +64,68 @@ def report_input_problems(result: Result) -> None:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
 
 
-@click.command()
-@click.argument("sql", required=False)
-@click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
-@click.option("--logs", type=click.Path(), help="Logs root: the location of the default table cloudtrail_logs.")
-@click.option("--workspace", type=click.Path(file_okay=False), help="Folder keeping tables and settings between calls.")
-@click.option(
-    "--location-map",
-    "location_maps",
-    multiple=True,
-    metavar="S3PREFIX=PATH",
-    help="Read an s3:// prefix from a local folder (repeatable; kept in the workspace).",
-)
-@click.option(
-    "--event-data-store",
-    "stores",
-    multiple=True,
-    metavar="ID",
-    help="A CloudTrail Lake event data store id that names the Lake-shaped view (repeatable; kept).",
-)
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
-@click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
-@click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
-@click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it.")
-@click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain).")
-@click.option("--region", help="AWS region of the bucket.")
-@click.option("--endpoint-url", help="Endpoint of an S3-compatible store.")
-@click.option("--no-cache", is_flag=True, help="Fetch S3 objects for this query only, without the local cache.")
-def query(
-    sql: str | None,
-    sql_file: IO[str] | None,
+def session_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that say where the logs are and how to read them (every command that queries)."""
+    options = [
+        click.option("--logs", type=click.Path(), help="Logs root: the location of the default table cloudtrail_logs."),
+        click.option(
+            "--workspace", type=click.Path(file_okay=False), help="Folder keeping tables and settings between calls."
+        ),
+        click.option(
+            "--location-map",
+            "location_maps",
+            multiple=True,
+            metavar="S3PREFIX=PATH",
+            help="Read an s3:// prefix from a local folder (repeatable; kept in the workspace).",
+        ),
+        click.option(
+            "--event-data-store",
+            "stores",
+            multiple=True,
+            metavar="ID",
+            help="A CloudTrail Lake event data store id that names the Lake-shaped view (repeatable; kept).",
+        ),
+        click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it."),
+        click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain)."),
+        click.option("--region", help="AWS region of the bucket."),
+        click.option("--endpoint-url", help="Endpoint of an S3-compatible store."),
+        click.option("--no-cache", is_flag=True, help="Fetch S3 objects for this query only, without the local cache."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def open_session(
     logs: str | None,
     workspace: str | None,
     location_maps: tuple[str, ...],
     stores: tuple[str, ...],
-    fmt: str,
-    out_path: str | None,
-    stats: bool,
     strict: bool,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
     no_cache: bool,
+) -> Session:
+    """The session the :func:`session_options` describe."""
+    s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
+    return Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3)
+
+
+@click.command()
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
+@session_options
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
+@click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
+def query(
+    sql: str | None,
+    sql_file: IO[str] | None,
+    fmt: str,
+    out_path: str | None,
+    stats: bool,
+    **where: Any,
 ) -> None:
     """Run Athena SQL (SQL, -f FILE, or '-' for stdin) over CloudTrail logs."""
     if sql_file is not None and sql is not None:
@@ -118,13 +138,13 @@ def query(
         text = sql
     else:
         raise click.UsageError("no SQL: give it as an argument, with -f FILE, or '-' for stdin")
-    s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
-    session = Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3)
-    try:
-        with progress("scanning CloudTrail logs…"):
-            result = session.execute(text)
-    finally:
-        session.close()
+    with open_session(**where) as session, progress("scanning CloudTrail logs…"):
+        result = session.execute(text)
+    show(result, fmt, out_path, stats)
+
+
+def show(result: Result, fmt: str, out_path: str | None, stats: bool) -> None:
+    """Print (or write) a result's rows, its skipped files, and its stats if asked."""
     report_input_problems(result)
     if out_path:
         with open(out_path, "w", encoding="utf-8", newline="") as out:

@@ -50,8 +50,12 @@ class QueryRun:
     query: LibraryQuery
     params: dict[str, str | None]
     result: Result | None = None
-    error: str | None = None
+    failure: Exception | None = None
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        return f"{type(self.failure).__name__}: {self.failure}" if self.failure is not None else None
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -80,8 +84,8 @@ def run_query(
     run = QueryRun(query, dict(params))
     try:
         run.result = session.execute(query.render(params, now))
-    except Exception as error:  # reported with the query's id, the others still run
-        run.error = f"{type(error).__name__}: {error}"
+    except Exception as error:  # kept with the query's id: the others still run
+        run.failure = error
         return run
     if query.kind == "detection":
         link = query.command(params)

@@ -1,0 +1,232 @@
+"""``trailsql report``: library queries over a window, as HTML, Markdown, JSON or CSV.
+
+The window is fixed once (``--since 24h`` becomes two instants) so every query, chart and
+deep link of a report covers the same events. HTML is one self-contained file: inline
+CSS and SVG charts, no script, nothing fetched, so it reads in a mail client.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import jinja2
+import markupsafe
+
+from trailsql import output
+from trailsql.alerts import charts
+from trailsql.library.query import SEVERITIES, LibraryQuery
+from trailsql.library.run import Finding, QueryRun, run_queries
+from trailsql.library.window import Window
+from trailsql.session import Session
+
+FORMATS = ("html", "md", "json", "csv")
+
+#: The overview's queries, over the report's window.
+_OVERVIEW = {
+    "events_per_hour": "SELECT substr(eventtime, 1, 13) AS hour, count(*) AS n FROM cloudtrail_logs WHERE {w} GROUP BY 1 ORDER BY 1",
+    "top_principals": (
+        "SELECT coalesce(useridentity.arn, useridentity.type, 'unknown') AS principal, count(*) AS n "
+        "FROM cloudtrail_logs WHERE {w} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+    ),
+    "errors_by_code": (
+        "SELECT errorcode AS code, count(*) AS n FROM cloudtrail_logs WHERE {w} AND errorcode IS NOT NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+    ),
+}
+
+
+@dataclass
+class Report:
+    """What a report says: its window, every query's run, and the overview's figures."""
+
+    window: Window
+    generated: dt.datetime
+    runs: list[QueryRun]
+    overview: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """All findings, worst severity first."""
+        found = [f for run in self.runs for f in run.findings]
+        return sorted(found, key=lambda f: (-SEVERITIES.index(f.severity), f.query_id, finding_time(f) or ""))
+
+    @property
+    def events(self) -> int:
+        return sum(n for _, n in self.overview.get("events_per_hour", []))
+
+    def by_severity(self) -> list[tuple[str, int]]:
+        counts = Counter(f.severity for f in self.findings)
+        return [(s, counts[s]) for s in reversed(SEVERITIES) if counts[s]]
+
+    def timeline(self) -> list[tuple[str, int]]:
+        """Findings per hour of the window (hours without findings included)."""
+        counts = Counter((finding_time(f) or "")[:13] for f in self.findings)
+        hours: list[tuple[str, int]] = []
+        hour = self.window.start.replace(minute=0, second=0, microsecond=0)
+        while hour < self.window.end and len(hours) < 24 * 62:
+            label = f"{hour:%Y-%m-%dT%H}"
+            hours.append((label, counts.get(label, 0)))
+            hour += dt.timedelta(hours=1)
+        return hours
+
+
+def finding_time(finding: Finding) -> str | None:
+    """When a finding happened: its event's time, or the first event of a grouped finding."""
+    for column in ("eventtime", "first_seen", "last_seen"):
+        value = finding.row.get(column)
+        if value:
+            return str(value)
+    return None
+
+
+def build_report(
+    session: Session,
+    queries: Iterable[LibraryQuery],
+    given: Mapping[str, str | None],
+    now: dt.datetime | None = None,
+) -> Report:
+    """Run ``queries`` and the overview over one window (``given['since']``, ``given['until']``)."""
+    now = now or dt.datetime.now(dt.UTC)
+    window = Window.parse(given.get("since") or "24h", given.get("until"), now)
+    fixed = {
+        **given,
+        "since": f"{window.start:%Y-%m-%dT%H:%M:%SZ}",
+        "until": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
+    }
+    runs = run_queries(session, queries, fixed, now)
+    scope = "".join(f" AND {c} = '{v}'" for c in ("account", "region") if (v := given.get(c)) and "'" not in v)
+    overview = {}
+    for name, sql in _OVERVIEW.items():
+        table = session.execute(sql.format(w=f"({window.predicate()}){scope}")).table
+        overview[name] = [
+            (str(label), int(n)) for label, n in zip(*(c.to_pylist() for c in table.columns), strict=True)
+        ]
+    return Report(window, now, runs, overview)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "html":
+        return render_html(report)
+    if fmt == "md":
+        return render_markdown(report)
+    if fmt == "json":
+        return json.dumps(as_json(report), indent=2, default=str) + "\n"
+    if fmt == "csv":
+        return render_csv(report)
+    raise ValueError(f"unknown report format {fmt}")
+
+
+def _window_text(report: Report) -> str:
+    return f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    return {
+        "window": {"start": report.window.start.isoformat(), "end": report.window.end.isoformat()},
+        "generated": report.generated.isoformat(),
+        "events": report.events,
+        "findings_by_severity": dict(report.by_severity()),
+        "findings": [f.as_dict() for f in report.findings],
+        "queries": [
+            {
+                "id": run.query.id,
+                "title": run.query.title,
+                "kind": run.query.kind,
+                "severity": run.query.severity,
+                "rows": [{k: output.json_value(v) for k, v in row.items()} for row in run.rows],
+                "error": run.error,
+                "link": run.query.command(run.params),
+            }
+            for run in report.runs
+        ],
+        "overview": {
+            name: [{"label": label, "count": n} for label, n in items] for name, items in report.overview.items()
+        },
+    }
+
+
+def render_csv(report: Report) -> str:
+    """One line per finding: for spreadsheets and ticket imports."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["severity", "query", "title", "technique", "time", "key", "row", "link"])
+    for f in report.findings:
+        row = json.dumps({k: output.json_value(v) for k, v in f.row.items()}, default=str)
+        writer.writerow([f.severity, f.query_id, f.title, f.technique or "", finding_time(f) or "", f.key, row, f.link])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = output.athena_text(value)
+    return "" if text is None else text
+
+
+def render_markdown(report: Report, max_rows: int = 20) -> str:
+    """Markdown for chat and tickets: the summary, then each query with findings or rows."""
+    lines = [f"# CloudTrail report, {_window_text(report)}", ""]
+    summary = ", ".join(f"{n} {s}" for s, n in report.by_severity()) or "none"
+    lines += [f"{report.events:,} events; findings: {summary}.", ""]
+    for run in sorted(report.runs, key=lambda r: (r.query.kind != "detection", -SEVERITIES.index(r.query.severity))):
+        if run.query.kind == "detection" and not run.findings and run.error is None:
+            continue
+        lines += [f"## {run.query.title} ({run.query.severity}, `{run.query.id}`)", ""]
+        if run.error:
+            lines += [f"**failed:** {run.error}", ""]
+            continue
+        rows = run.rows
+        if not rows:
+            lines += ["No rows.", ""]
+            continue
+        names = list(rows[0])
+        lines.append("| " + " | ".join(names) + " |")
+        lines.append("|" + "---|" * len(names))
+        for row in rows[:max_rows]:
+            lines.append(
+                "| " + " | ".join(_cell(row[n]).replace("|", "\\|").replace("\n", " ")[:120] for n in names) + " |"
+            )
+        if len(rows) > max_rows:
+            lines.append(f"\n…and {len(rows) - max_rows} more rows.")
+        lines += ["", f"Again: `{run.query.command(run.params)}`", ""]
+    quiet = [r.query.id for r in report.runs if r.query.kind == "detection" and not r.findings and r.error is None]
+    if quiet:
+        lines += [f"No findings from: {', '.join(quiet)}.", ""]
+    return "\n".join(lines)
+
+
+def render_html(report: Report, max_rows: int = 50) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.files("trailsql.alerts").joinpath("templates"))),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = _cell
+    detections = [r for r in report.runs if r.query.kind == "detection"]
+    hunts = [r for r in report.runs if r.query.kind == "hunt"]
+    return env.get_template("report.html").render(
+        report=report,
+        window=_window_text(report),
+        findings=report.findings,
+        by_severity=report.by_severity(),
+        finding_time=finding_time,
+        detections=sorted(detections, key=lambda r: (-len(r.findings), -SEVERITIES.index(r.query.severity))),
+        hunts=hunts,
+        max_rows=max_rows,
+        charts={
+            "events_per_hour": markupsafe.Markup(charts.columns(report.overview.get("events_per_hour", []))),
+            "top_principals": markupsafe.Markup(charts.bars(report.overview.get("top_principals", []))),
+            "errors_by_code": markupsafe.Markup(charts.bars(report.overview.get("errors_by_code", []))),
+            "timeline": markupsafe.Markup(charts.columns(report.timeline(), color="#c0392b")),
+        },
+    )

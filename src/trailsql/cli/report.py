@@ -1,0 +1,72 @@
+"""``trailsql report``: library queries over a window, as a report."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from trailsql.alerts.report import FORMATS, build_report, render
+from trailsql.cli.queries import library_of, parse_params
+from trailsql.cli.query import open_session, progress, session_options
+from trailsql.errors import UsageError
+from trailsql.library import LibraryQuery
+
+
+def choose(library: dict[str, LibraryQuery], ids: tuple[str, ...], tags: tuple[str, ...]) -> list[LibraryQuery]:
+    """The queries named, or those with one of the tags; by default every detection."""
+    unknown = [i for i in ids if i not in library]
+    if unknown:
+        raise UsageError(f"no query {unknown[0]!r} in the library (trailsql queries list)")
+    chosen = [library[i] for i in ids]
+    chosen += [q for q in library.values() if any(t in q.tags for t in tags) and q not in chosen]
+    if not ids and not tags:
+        chosen = [q for q in library.values() if q.kind == "detection"]
+    if not chosen:
+        raise UsageError(f"no query has the tag {tags[0]!r}")
+    return chosen
+
+
+@click.command()
+@session_options
+@click.option(
+    "--since", default="24h", show_default=True, help="Start: a duration before now (24h, 7d) or an ISO date/time."
+)
+@click.option("--until", help="End of the window (default: now).")
+@click.option("--queries", "ids", multiple=True, metavar="ID", help="A library query to run (repeatable).")
+@click.option(
+    "--tag", "tags", multiple=True, help="Run the queries with this tag (repeatable). Default: every detection."
+)
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter for the queries that take it."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True)
+@click.option(
+    "--output", "out_path", type=click.Path(dir_okay=False), help="Write the report to FILE (default: stdout)."
+)
+def report(
+    since: str,
+    until: str | None,
+    ids: tuple[str, ...],
+    tags: tuple[str, ...],
+    params: tuple[str, ...],
+    fmt: str,
+    out_path: str | None,
+    **where: Any,
+) -> None:
+    """Run library queries over a time window and write a report (HTML, Markdown, JSON, CSV)."""
+    queries = choose(library_of(where["workspace"]), ids, tags)
+    given = {**parse_params(params), "since": since, "until": until}
+    with open_session(**where) as session, progress(f"running {len(queries)} queries…"):
+        made = build_report(session, queries, given)
+    for run in made.runs:
+        if run.error:
+            click.echo(f"warning: {run.query.id} failed: {run.error}", err=True)
+    text = render(made, fmt)
+    if out_path:
+        with open(out_path, "w", encoding="utf-8") as out:
+            out.write(text)
+        click.echo(f"wrote {out_path}: {len(made.findings)} findings over {made.events:,} events", err=True)
+    else:
+        sys.stdout.write(text)
