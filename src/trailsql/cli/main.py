@@ -1,7 +1,8 @@
 """The ``trailsql`` command line.
 
 Exit codes: 0 success; 1 a query or command failed (bad SQL, unsupported construct,
-unreadable input under ``--strict``); 2 wrong usage (unknown option, missing argument).
+unreadable input under ``--strict``); 2 wrong usage (unknown option, missing argument);
+3 ``alert`` could not reach a channel (its message is spooled for the next run).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import sys
 import click
 
 from trailsql import __version__
+from trailsql.cli.alerts import alert, report
 from trailsql.cli.cache import cache
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
 from trailsql.cli.queries import queries
 from trailsql.cli.query import query
-from trailsql.cli.report import report
 from trailsql.errors import TrailsqlError
 
 
@@ -36,6 +37,7 @@ cli.add_command(compact)
 cli.add_command(lake)
 cli.add_command(queries)
 cli.add_command(report)
+cli.add_command(alert)
 
 
 def main() -> None:

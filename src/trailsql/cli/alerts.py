@@ -1,4 +1,4 @@
-"""``trailsql report``: library queries over a window, as a report."""
+"""``trailsql report``, ``trailsql alert`` and ``trailsql schedule``: findings delivered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
+from trailsql.alerts.alert import run_alerts
+from trailsql.alerts.channels import Channel, channels_from_config
 from trailsql.alerts.report import FORMATS, build_report, render
+from trailsql.alerts.state import AlertState
 from trailsql.cli.queries import library_of, parse_params
 from trailsql.cli.query import open_session, progress, session_options
 from trailsql.errors import UsageError
@@ -70,3 +73,56 @@ def report(
         click.echo(f"wrote {out_path}: {len(made.findings)} findings over {made.events:,} events", err=True)
     else:
         sys.stdout.write(text)
+
+
+@click.command()
+@session_options
+@click.option(
+    "--since", default="1h", show_default=True, help="Start: a duration before now (1h, 24h) or an ISO date/time."
+)
+@click.option("--until", help="End of the window (default: now).")
+@click.option("--queries", "ids", multiple=True, metavar="ID", help="A detection to run (repeatable).")
+@click.option(
+    "--tag", "tags", multiple=True, help="Run the queries with this tag (repeatable). Default: every detection."
+)
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter for the queries that take it."
+)
+@click.option(
+    "--channel", "channel_names", multiple=True, metavar="NAME", help="Send to these channels only (default: all)."
+)
+def alert(
+    since: str,
+    until: str | None,
+    ids: tuple[str, ...],
+    tags: tuple[str, ...],
+    params: tuple[str, ...],
+    channel_names: tuple[str, ...],
+    **where: Any,
+) -> None:
+    """Run the detections and send each new finding once to the workspace's channels."""
+    if not where["workspace"]:
+        raise UsageError("alert needs --workspace: its channels and what was already sent live there")
+    queries = choose(library_of(where["workspace"]), ids, tags)
+    given = {**parse_params(params), "since": since, "until": until}
+    with open_session(**where) as session:
+        channels = pick_channels(channels_from_config(session.workspace.config), channel_names)
+        state = AlertState(where["workspace"])
+        try:
+            with progress(f"running {len(queries)} detections…"):
+                done = run_alerts(session, queries, given, channels, state)
+        finally:
+            state.close()
+    for line in done.lines():
+        click.echo(line, err=True)
+    if done.spooled:
+        sys.exit(3)
+
+
+def pick_channels(channels: dict[str, Channel], names: tuple[str, ...]) -> dict[str, Channel]:
+    unknown = [n for n in names if n not in channels]
+    if unknown:
+        raise UsageError(f"no channel {unknown[0]!r} in the workspace's trailsql.toml")
+    if not channels:
+        raise UsageError("the workspace's trailsql.toml names no [channels.NAME]")
+    return {n: channels[n] for n in names} if names else channels

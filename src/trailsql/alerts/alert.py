@@ -1,0 +1,113 @@
+"""``trailsql alert``: run the detections and send each new finding once to every channel.
+
+A run first delivers what earlier runs spooled, then finds, then sends the findings not
+sent before as one message per channel. A channel that fails gets the message spooled in
+the workspace, and the run says so; the next run delivers it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from trailsql import output
+from trailsql.alerts.channels import Channel, DeliveryError, Message
+from trailsql.alerts.report import build_report, finding_time, render_html
+from trailsql.alerts.state import AlertState
+from trailsql.library.query import LibraryQuery
+from trailsql.library.run import Finding
+from trailsql.session import Session
+
+
+@dataclass
+class AlertReport:
+    """What a run did: findings, new ones, and per channel what was sent, spooled, caught up."""
+
+    findings: int = 0
+    new: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+    spooled: dict[str, str] = field(default_factory=dict)
+    caught_up: dict[str, int] = field(default_factory=dict)
+    failed_queries: list[str] = field(default_factory=list)
+    still_spooled: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{self.findings} findings, {self.new} new"]
+        out += [f"{name}: delivered {n} spooled message(s) from earlier runs" for name, n in self.caught_up.items()]
+        out += [f"{name}: sent {n} finding(s)" for name, n in self.sent.items()]
+        out += [f"{name}: FAILED, message spooled for the next run ({error})" for name, error in self.spooled.items()]
+        out += [f"query failed: {q}" for q in self.failed_queries]
+        if self.still_spooled:
+            out.append(f"{self.still_spooled} message(s) wait in the spool")
+        return out
+
+
+def message_for(findings: list[Finding], window_text: str, html: str | None = None) -> Message:
+    """One message for a run's new findings: a line per finding with its rows' values."""
+    worst = findings[0].severity if findings else "info"
+    subject = f"[trailsql] {len(findings)} new finding{'s' if len(findings) != 1 else ''} ({worst}), {window_text}"
+    lines = []
+    for f in findings:
+        values = ", ".join(
+            f"{k}={output.athena_text(v)}" for k, v in f.row.items() if v is not None and k not in ("technique",)
+        )
+        when = finding_time(f) or ""
+        lines.append(f"- [{f.severity}] {f.title} ({f.query_id}) {when}\n  {values[:600]}\n  again: {f.link}")
+    return Message(subject, "\n".join(lines), [f.as_dict() for f in findings], html)
+
+
+def deliver(channel: Channel, message: Message) -> str | None:
+    """None if delivered, else why not."""
+    try:
+        channel.send(message)
+    except DeliveryError as error:
+        return str(error)
+    return None
+
+
+def run_alerts(
+    session: Session,
+    queries: Iterable[LibraryQuery],
+    given: Mapping[str, str | None],
+    channels: Mapping[str, Channel],
+    state: AlertState,
+    now: dt.datetime | None = None,
+    with_html: bool = True,
+) -> AlertReport:
+    result = AlertReport()
+    for name, channel in channels.items():
+        for spool_id, message in state.spooled(name):
+            error = deliver(channel, message)
+            if error is None:
+                state.delivered(spool_id)
+                result.caught_up[name] = result.caught_up.get(name, 0) + 1
+            else:
+                state.failed_again(spool_id, error)
+    report = build_report(session, queries, given, now)
+    result.failed_queries = [f"{run.query.id}: {run.error}" for run in report.runs if run.error]
+    findings = report.findings
+    result.findings = len(findings)
+    unsent = state.unsent([f.key for f in findings])
+    new = [f for f in findings if f.key in unsent]
+    new = list({f.key: f for f in new}.values())  # the same finding twice in one run is sent once
+    result.new = len(new)
+    if new:
+        window = f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
+        html = None
+        if with_html:
+            new_keys = {f.key for f in new}
+            for run in report.runs:
+                run.findings = [f for f in run.findings if f.key in new_keys]
+            html = render_html(report)
+        message = message_for(new, window, html)
+        for name, channel in channels.items():
+            error = deliver(channel, message)
+            if error is None:
+                result.sent[name] = len(new)
+            else:
+                state.spool(name, message, error)
+                result.spooled[name] = error
+        state.mark_sent([(f.key, f.query_id) for f in new])
+    result.still_spooled = state.spool_size()
+    return result
