@@ -66,6 +66,20 @@ def deliver(channel: Channel, message: Message) -> str | None:
     return None
 
 
+def deliver_spooled(channels: Mapping[str, Channel], state: AlertState) -> dict[str, int]:
+    """Send what earlier runs spooled; how many messages each channel took."""
+    done: dict[str, int] = {}
+    for name, channel in channels.items():
+        for spool_id, message in state.spooled(name):
+            error = deliver(channel, message)
+            if error is None:
+                state.delivered(spool_id)
+                done[name] = done.get(name, 0) + 1
+            else:
+                state.failed_again(spool_id, error)
+    return done
+
+
 def run_alerts(
     session: Session,
     queries: Iterable[LibraryQuery],
@@ -75,15 +89,7 @@ def run_alerts(
     now: dt.datetime | None = None,
     with_html: bool = True,
 ) -> AlertReport:
-    result = AlertReport()
-    for name, channel in channels.items():
-        for spool_id, message in state.spooled(name):
-            error = deliver(channel, message)
-            if error is None:
-                state.delivered(spool_id)
-                result.caught_up[name] = result.caught_up.get(name, 0) + 1
-            else:
-                state.failed_again(spool_id, error)
+    result = AlertReport(caught_up=deliver_spooled(channels, state))
     report = build_report(session, queries, given, now)
     result.failed_queries = [f"{run.query.id}: {run.error}" for run in report.runs if run.error]
     findings = report.findings

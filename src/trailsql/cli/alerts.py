@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +13,7 @@ import click
 from trailsql.alerts.alert import run_alerts
 from trailsql.alerts.channels import Channel, channels_from_config
 from trailsql.alerts.report import FORMATS, build_report, render
+from trailsql.alerts.schedule import Scheduler, job_runner, jobs_from_config
 from trailsql.alerts.state import AlertState
 from trailsql.cli.queries import library_of, parse_params
 from trailsql.cli.query import open_session, progress, session_options
@@ -126,3 +130,30 @@ def pick_channels(channels: dict[str, Channel], names: tuple[str, ...]) -> dict[
     if not channels:
         raise UsageError("the workspace's trailsql.toml names no [channels.NAME]")
     return {n: channels[n] for n in names} if names else channels
+
+
+@click.command()
+@session_options
+def schedule(**where: Any) -> None:
+    """Run the workspace's [jobs.*] on their cron schedules, in the foreground (SIGTERM stops it)."""
+    if not where["workspace"]:
+        raise UsageError("schedule needs --workspace: its jobs, channels and state live there")
+    workspace = Path(where["workspace"])
+    with open_session(**where) as session:
+        jobs = jobs_from_config(session.workspace.config)
+        if not jobs:
+            raise UsageError(f"{workspace / 'trailsql.toml'} names no [jobs.NAME]")
+        state = AlertState(workspace)
+        try:
+            runner = job_runner(session, library_of(where["workspace"]), workspace, state)
+
+            def log(message: str) -> None:
+                click.echo(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} {message}", err=True)
+
+            scheduler = Scheduler(jobs, runner, state, log=log)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: scheduler.stop.set())
+            log(f"scheduling {', '.join(f'{j.name} ({j.schedule})' for j in jobs)}")
+            scheduler.run()
+        finally:
+            state.close()

@@ -12,7 +12,7 @@ import sys
 import click
 
 from trailsql import __version__
-from trailsql.cli.alerts import alert, report
+from trailsql.cli.alerts import alert, report, schedule
 from trailsql.cli.cache import cache
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
@@ -38,6 +38,7 @@ cli.add_command(lake)
 cli.add_command(queries)
 cli.add_command(report)
 cli.add_command(alert)
+cli.add_command(schedule)
 
 
 def main() -> None:
