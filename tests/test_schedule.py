@@ -92,3 +92,57 @@ def test_a_job_with_a_bad_schedule_is_refused() -> None:
 
     with pytest.raises(CatalogError, match="not a cron expression"):
         Job.from_config("x", {"schedule": "every day"})
+
+
+# --------------------------------------------------------------------------- AWS Lambda
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """S3 in moto's in-process mock (no Lambda runtime can run here): the handler's S3 calls go to it."""
+    moto = pytest.importorskip("moto")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with moto.mock_aws():
+        import boto3
+
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="trail")
+        yield s3
+
+
+def test_lambda_handler_writes_a_report_and_alerts_once_across_invocations(
+    aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from test_alerts import Receiver
+
+    from trailsql.aws_lambda import handler
+
+    logs = tmp_path / "logs"
+    for technique in ("aws.defense-evasion.cloudtrail-stop", "aws.persistence.sts-federation-token"):
+        deliver(logs, json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"], technique)
+    for path in logs.rglob("*.json.gz"):
+        aws.put_object(Bucket="trail", Key="logs/" + path.relative_to(logs).as_posix(), Body=path.read_bytes())
+    hooks = Receiver()
+    aws.put_object(
+        Bucket="trail",
+        Key="trailsql/trailsql.toml",
+        Body=f'[channels.siem]\ntype = "webhook"\nurl = "http://127.0.0.1:{hooks.port}/hook"\n'.encode(),
+    )
+    monkeypatch.setenv("TRAILSQL_LOGS", "s3://trail/logs/")
+    monkeypatch.setenv("TRAILSQL_WORKSPACE", "s3://trail/trailsql/")
+    monkeypatch.setenv("TRAILSQL_SCRATCH", str(tmp_path))
+    window = {"since": "2024-07-01", "until": "2025-01-01"}
+    try:
+        made = handler({**window, "report_uri": "s3://trail/reports/{date}.html"})
+        first = handler({**window, "kind": "alert"})
+        second = handler({**window, "kind": "alert"})
+    finally:
+        hooks.stop()
+    html = aws.get_object(Bucket="trail", Key=made["report"].removeprefix("s3://trail/"))["Body"].read().decode()
+    assert made["findings"] == 2 and "StopLogging" in html and "<svg" in html
+    assert (first["new"], first["sent"]) == (2, {"siem": 2}) and (second["new"], second["sent"]) == (0, {})
+    assert len(hooks.received) == 1  # the state went back to S3 between invocations
