@@ -118,7 +118,6 @@ def test_lambda_handler_writes_a_report_and_alerts_once_across_invocations(
     aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     from test_alerts import Receiver
-
     from trailsql.aws_lambda import handler
 
     logs = tmp_path / "logs"

@@ -38,8 +38,8 @@ from trailsql.alerts.state import STATE_NAME, AlertState
 from trailsql.catalog.workspace import CONFIG_FILE
 from trailsql.errors import UsageError
 from trailsql.library import load_library
-from trailsql.sources.s3 import split_uri
 from trailsql.session import Session
+from trailsql.sources.s3 import split_uri
 
 _CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
