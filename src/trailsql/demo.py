@@ -1,4 +1,5 @@
-"""The main job on the bundled sample: the seed's security queries over real CloudTrail logs."""
+"""The main job on the bundled sample: the seed's security queries over real CloudTrail logs,
+then a report of what the library's detections find there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from trailsql.alerts.report import Report, build_report
+from trailsql.library import load_library
 from trailsql.seed import load_seed, retarget
 from trailsql.session import Result, Session
 
@@ -39,3 +42,11 @@ def run_demo(logs: Path | None = None) -> Iterator[DemoStep]:
             yield DemoStep(statement.name, statement.description, sql, session.execute(sql))
     finally:
         session.close()
+
+
+def demo_report(logs: Path | None = None) -> Report:
+    """Every detection of the library over the sample's day."""
+    detections = [q for q in load_library().values() if q.kind == "detection"]
+    window = {"since": SAMPLE_DAY.isoformat(), "until": (SAMPLE_DAY + dt.timedelta(days=1)).isoformat()}
+    with Session(logs=logs or samples_root()) as session:
+        return build_report(session, detections, window)

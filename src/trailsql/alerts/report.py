@@ -68,7 +68,13 @@ class Report:
 
     def timeline(self) -> list[tuple[str, int]]:
         """Findings per hour of the window (hours without findings included)."""
-        counts = Counter((finding_time(f) or "")[:13] for f in self.findings)
+        return self.hourly(Counter((finding_time(f) or "")[:13] for f in self.findings))
+
+    def events_per_hour(self) -> list[tuple[str, int]]:
+        return self.hourly(dict(self.overview.get("events_per_hour", [])))
+
+    def hourly(self, counts: Mapping[str, int]) -> list[tuple[str, int]]:
+        """``counts`` by hour label (``2025-02-12T07``) over every hour of the window (up to 62 days)."""
         hours: list[tuple[str, int]] = []
         hour = self.window.start.replace(minute=0, second=0, microsecond=0)
         while hour < self.window.end and len(hours) < 24 * 62:
@@ -224,7 +230,7 @@ def render_html(report: Report, max_rows: int = 50) -> str:
         hunts=hunts,
         max_rows=max_rows,
         charts={
-            "events_per_hour": markupsafe.Markup(charts.columns(report.overview.get("events_per_hour", []))),
+            "events_per_hour": markupsafe.Markup(charts.columns(report.events_per_hour())),
             "top_principals": markupsafe.Markup(charts.bars(report.overview.get("top_principals", []))),
             "errors_by_code": markupsafe.Markup(charts.bars(report.overview.get("errors_by_code", []))),
             "timeline": markupsafe.Markup(charts.columns(report.timeline(), color="#c0392b")),

@@ -8,14 +8,23 @@ from rich.panel import Panel
 from rich.table import Table
 
 from trailsql import output
-from trailsql.demo import SAMPLE_ACCOUNT, SAMPLE_DAY, run_demo, samples_root
+from trailsql.alerts.report import render_html
+from trailsql.demo import SAMPLE_ACCOUNT, SAMPLE_DAY, demo_report, run_demo, samples_root
 
 _SHOWN_ROWS = 5
 
 
 @click.command()
-def demo() -> None:
-    """Run the seed's security queries over bundled real CloudTrail logs and show what they find."""
+@click.option(
+    "--output",
+    "out_path",
+    default="trailsql-demo-report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the HTML report of the detections' findings.",
+)
+def demo(out_path: str) -> None:
+    """Run the seed's security queries and the library's detections over bundled real CloudTrail logs."""
     console = Console()
     console.print(
         Panel.fit(
@@ -39,3 +48,15 @@ def demo() -> None:
         console.print(table)
         if rows.num_rows > _SHOWN_ROWS:
             console.print(f"[dim]… and {rows.num_rows - _SHOWN_ROWS} more rows[/dim]")
+
+    report = demo_report()
+    console.rule(f"[bold]Detections[/bold]: {len(report.findings)} findings over {report.events:,} events")
+    table = Table("severity", "detection", "findings", "techniques")
+    for run in sorted(report.runs, key=lambda r: -len(r.findings)):
+        if run.findings:
+            techniques = sorted({f.technique for f in run.findings if f.technique})
+            table.add_row(run.query.severity, run.query.id, str(len(run.findings)), ", ".join(techniques))
+    console.print(table)
+    with open(out_path, "w", encoding="utf-8") as out:
+        out.write(render_html(report))
+    console.print(f"HTML report written to [bold]{out_path}[/bold] (one file: open it in a browser or mail it)")

@@ -1,0 +1,143 @@
+"""Reports: the same findings in every format, and an HTML file that needs nothing else.
+
+The HTML report is opened in headless Chromium (Debian's package, installed by the
+project's Makefile) from a file:// URL with the network switched off, and its DOM read
+back: it must show the findings and draw its charts with nothing fetched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from test_detections import DATA, deliver
+from trailsql.alerts.report import build_report, render
+from trailsql.cli.main import cli
+from trailsql.errors import UsageError
+from trailsql.library import load_library
+from trailsql.session import Session
+
+WINDOW = {"since": "2024-07-01", "until": "2024-08-10"}
+TECHNIQUES = (
+    "aws.defense-evasion.cloudtrail-stop",
+    "aws.exfiltration.rds-share-snapshot",
+    "aws.credential-access.ec2-get-password-data",
+)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report") / "logs"
+    for technique in TECHNIQUES:
+        deliver(root, json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"], technique)
+    return root
+
+
+@pytest.fixture(scope="module")
+def rendered(logs: Path) -> dict[str, str]:
+    library = load_library()
+    queries = [q for q in library.values() if q.kind == "detection"] + [library["failed-api-calls"]]
+    with Session(logs=logs) as session:
+        report = build_report(session, queries, WINDOW)
+    return {fmt: render(report, fmt) for fmt in ("html", "md", "json", "csv")}
+
+
+def expected_events(logs: Path) -> int:
+    return sum(len(json.loads((DATA / "stratus" / f"{t}.json").read_text())["Records"]) for t in TECHNIQUES)
+
+
+def test_formats_carry_the_same_findings(rendered: dict[str, str], logs: Path) -> None:
+    data = json.loads(rendered["json"])
+    techniques = {f["technique"] for f in data["findings"]}
+    assert techniques >= set(TECHNIQUES)
+    assert data["events"] == expected_events(logs)
+    rows = list(csv.DictReader(io.StringIO(rendered["csv"])))
+    assert [(r["query"], r["key"]) for r in rows] == [(f["query"], f["key"]) for f in data["findings"]]
+    for f in data["findings"]:
+        assert f["link"].startswith(f"trailsql queries run {f['query']} --since 2024-07-01T00:00:00Z")
+        assert f["query"] in rendered["md"]
+    # A hunt's rows are in the report too (failed calls of the three files).
+    hunt = next(q for q in data["queries"] if q["id"] == "failed-api-calls")
+    failed = sum(
+        1
+        for t in TECHNIQUES
+        for r in json.loads((DATA / "stratus" / f"{t}.json").read_text())["Records"]
+        if r.get("errorCode")
+    )
+    assert failed > 0 and len(hunt["rows"]) == failed
+
+
+def test_html_is_one_self_contained_file(rendered: dict[str, str]) -> None:
+    html = rendered["html"]
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.IGNORECASE)
+    assert "@import" not in html and "url(" not in html
+    assert html.count("<svg") == 4  # the timeline, events per hour, top principals, errors by code
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (make installs it)")
+def test_html_report_renders_in_headless_chromium(rendered: dict[str, str], tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(rendered["html"], encoding="utf-8")
+    flags = [
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--proxy-server=127.0.0.1:9",
+        "--virtual-time-budget=2000",
+    ]
+    dom = subprocess.run(
+        ["chromium", *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert dom.count("<svg") == 4 and dom.count("<rect") > 10
+    assert "StopLogging" in dom and "rds-share-snapshot" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", *flags, "--window-size=1100,1200", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_cli_report_writes_the_file(logs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            "--logs",
+            str(logs),
+            "--since",
+            WINDOW["since"],
+            "--until",
+            WINDOW["until"],
+            "--format",
+            "md",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "findings over" in result.stderr and "cloudtrail-tampering" in out.read_text()
+    unknown = CliRunner().invoke(cli, ["report", "--logs", str(logs), "--queries", "nope"])
+    assert isinstance(unknown.exception, UsageError) and unknown.exception.exit_code == 2
+    assert "no query 'nope'" in str(unknown.exception)
