@@ -27,7 +27,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
-from test_detections import DATA, deliver
+from test_detections import deliver, technique_logs
 from trailsql.alerts.alert import run_alerts
 from trailsql.alerts.channels import channels_from_config, verify_signature
 from trailsql.alerts.state import AlertState
@@ -52,10 +52,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("alerts") / "logs"
-    for technique in TECHNIQUES:
-        deliver(root, json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"], technique)
-    return root
+    return technique_logs(tmp_path_factory.mktemp("alerts") / "logs", TECHNIQUES)
 
 
 class Receiver:

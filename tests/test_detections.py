@@ -18,7 +18,7 @@ import datetime as dt
 import gzip
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,13 @@ def deliver(root: Path, records: list[dict[str, Any]], name: str) -> None:
         (folder / f"{account}_CloudTrail_{region}_{stamp}T0000Z_{name}.json.gz").write_bytes(
             gzip.compress(json.dumps({"Records": group}).encode())
         )
+
+
+def technique_logs(root: Path, techniques: Iterable[str]) -> Path:
+    """The Stratus technique files, delivered under ``root``."""
+    for technique in techniques:
+        deliver(root, json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"], technique)
+    return root
 
 
 @pytest.fixture(scope="module")

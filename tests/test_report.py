@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from test_detections import DATA, deliver
+from test_detections import DATA, technique_logs
 from trailsql.alerts.report import build_report, render
 from trailsql.cli.main import cli
 from trailsql.errors import UsageError
@@ -45,10 +45,7 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("report") / "logs"
-    for technique in TECHNIQUES:
-        deliver(root, json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"], technique)
-    return root
+    return technique_logs(tmp_path_factory.mktemp("report") / "logs", TECHNIQUES)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,36 +36,50 @@ def choose(library: dict[str, LibraryQuery], ids: tuple[str, ...], tags: tuple[s
     return chosen
 
 
+def selection_options(default_since: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options that choose the window, the queries and their parameters."""
+    options = [
+        click.option(
+            "--since",
+            default=default_since,
+            show_default=True,
+            help="Start: a duration before now (1h, 7d) or an ISO date/time.",
+        ),
+        click.option("--until", help="End of the window (default: now)."),
+        click.option("--queries", "ids", multiple=True, metavar="ID", help="A library query to run (repeatable)."),
+        click.option(
+            "--tag", "tags", multiple=True, help="Run the queries with this tag (repeatable). Default: every detection."
+        ),
+        click.option(
+            "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter for the queries that take it."
+        ),
+    ]
+
+    def apply(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def take_selection(where: dict[str, Any]) -> tuple[list[LibraryQuery], dict[str, str | None]]:
+    """The chosen queries and their parameters, taken out of a command's keyword arguments."""
+    ids, tags, params = where.pop("ids"), where.pop("tags"), where.pop("params")
+    given = {**parse_params(params), "since": where.pop("since"), "until": where.pop("until")}
+    return choose(library_of(where["workspace"]), ids, tags), given
+
+
 @click.command()
 @session_options
-@click.option(
-    "--since", default="24h", show_default=True, help="Start: a duration before now (24h, 7d) or an ISO date/time."
-)
-@click.option("--until", help="End of the window (default: now).")
-@click.option("--queries", "ids", multiple=True, metavar="ID", help="A library query to run (repeatable).")
-@click.option(
-    "--tag", "tags", multiple=True, help="Run the queries with this tag (repeatable). Default: every detection."
-)
-@click.option(
-    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter for the queries that take it."
-)
+@selection_options("24h")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True)
 @click.option(
     "--output", "out_path", type=click.Path(dir_okay=False), help="Write the report to FILE (default: stdout)."
 )
-def report(
-    since: str,
-    until: str | None,
-    ids: tuple[str, ...],
-    tags: tuple[str, ...],
-    params: tuple[str, ...],
-    fmt: str,
-    out_path: str | None,
-    **where: Any,
-) -> None:
+def report(fmt: str, out_path: str | None, **where: Any) -> None:
     """Run library queries over a time window and write a report (HTML, Markdown, JSON, CSV)."""
-    queries = choose(library_of(where["workspace"]), ids, tags)
-    given = {**parse_params(params), "since": since, "until": until}
+    queries, given = take_selection(where)
     with open_session(**where) as session, progress(f"running {len(queries)} queries…"):
         made = build_report(session, queries, given)
     for run in made.runs:
@@ -81,34 +96,15 @@ def report(
 
 @click.command()
 @session_options
-@click.option(
-    "--since", default="1h", show_default=True, help="Start: a duration before now (1h, 24h) or an ISO date/time."
-)
-@click.option("--until", help="End of the window (default: now).")
-@click.option("--queries", "ids", multiple=True, metavar="ID", help="A detection to run (repeatable).")
-@click.option(
-    "--tag", "tags", multiple=True, help="Run the queries with this tag (repeatable). Default: every detection."
-)
-@click.option(
-    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter for the queries that take it."
-)
+@selection_options("1h")
 @click.option(
     "--channel", "channel_names", multiple=True, metavar="NAME", help="Send to these channels only (default: all)."
 )
-def alert(
-    since: str,
-    until: str | None,
-    ids: tuple[str, ...],
-    tags: tuple[str, ...],
-    params: tuple[str, ...],
-    channel_names: tuple[str, ...],
-    **where: Any,
-) -> None:
+def alert(channel_names: tuple[str, ...], **where: Any) -> None:
     """Run the detections and send each new finding once to the workspace's channels."""
     if not where["workspace"]:
         raise UsageError("alert needs --workspace: its channels and what was already sent live there")
-    queries = choose(library_of(where["workspace"]), ids, tags)
-    given = {**parse_params(params), "since": since, "until": until}
+    queries, given = take_selection(where)
     with open_session(**where) as session:
         channels = pick_channels(channels_from_config(session.workspace.config), channel_names)
         state = AlertState(where["workspace"])

@@ -277,6 +277,19 @@ class Lake:
             f"COPY ({select}) TO {sql_string(str(target))} ({_PARQUET}, ROW_GROUP_SIZE {self.options.row_group_rows})"
         )
 
+    @staticmethod
+    def lake_file(
+        relative: str,
+        partition: tuple[str, str, str],
+        target: Path,
+        described: tuple[int, int, str | None, str | None],
+        batch_id: str,
+        sorted: bool = False,
+    ) -> LakeFile:
+        """The manifest's record of a file written at ``target``, to be renamed to ``relative``."""
+        rows, redelivered, low, high = described
+        return LakeFile(relative, *partition, rows, redelivered, target.stat().st_size, low, high, batch_id, sorted)
+
     def describe(self, engine: DuckDBEngine, target: Path) -> tuple[int, int, str | None, str | None]:
         """A lake file's rows, redelivered rows, first and last event time."""
         row = engine.con.execute(
@@ -390,17 +403,13 @@ class Lake:
                     f"WHERE {where} ORDER BY file_row_number",
                     target,
                 )
-            count, redelivered, low, high = self.describe(engine, target)
-            if not count:  # only bad or empty log files
+            described = self.describe(engine, target)
+            if not described[0]:  # only bad or empty log files
                 target.unlink()
                 continue
-            added.append(
-                LakeFile(
-                    relative, account, region, date, count, redelivered, target.stat().st_size, low, high, batch_id
-                )
-            )
+            added.append(self.lake_file(relative, (account, region, date), target, described, batch_id))
             staged.append((target, self.folder / relative))
-            report.redelivered += redelivered
+            report.redelivered += described[1]
             sources_here = con.execute(f"SELECT DISTINCT source_path FROM read_parquet({sql_string(str(target))})")
             links += [(source, relative) for (source,) in sources_here.fetchall()]
         whole.unlink(missing_ok=True)
@@ -477,26 +486,13 @@ class Lake:
                 f"WHERE source_path NOT IN (SELECT unnest({sql_list(changed)}))",
                 target,
             )
-            rows, redelivered, low, high = self.describe(engine, target)
-            if not rows:
+            described = self.describe(engine, target)
+            if not described[0]:
                 replaced[path] = None
                 target.unlink()
                 continue
             replaced[path] = relative
-            added.append(
-                LakeFile(
-                    relative,
-                    old.account,
-                    old.region,
-                    old.date,
-                    rows,
-                    redelivered,
-                    target.stat().st_size,
-                    low,
-                    high,
-                    batch_id,
-                )
-            )
+            added.append(self.lake_file(relative, (old.account, old.region, old.date), target, described, batch_id))
             staged.append((target, self.folder / relative))
         return replaced, added, staged
 

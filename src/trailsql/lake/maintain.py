@@ -43,21 +43,9 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
             target = staging / "0.parquet"
             listed = sql_list([str(lake.folder / f.path) for f in files])
             lake.write(engine, f"SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts, eventid", target)
-            rows, redelivered, low, high = lake.describe(engine, target)
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
-            merged = LakeFile(
-                relative,
-                account,
-                region,
-                date,
-                rows,
-                redelivered,
-                target.stat().st_size,
-                low,
-                high,
-                batch_id,
-                sorted=True,
-            )
+            described = lake.describe(engine, target)
+            merged = lake.lake_file(relative, (account, region, date), target, described, batch_id, sorted=True)
             os.replace(target, lake.folder / relative)
             lake.manifest.commit([], [merged], {f.path: relative for f in files})
             staging.rmdir()
