@@ -138,3 +138,17 @@ def test_cli_report_writes_the_file(logs: Path, tmp_path: Path) -> None:
     unknown = CliRunner().invoke(cli, ["report", "--logs", str(logs), "--queries", "nope"])
     assert isinstance(unknown.exception, UsageError) and unknown.exception.exit_code == 2
     assert "no query 'nope'" in str(unknown.exception)
+
+
+def test_charts_count_by_hour_or_by_day_over_long_windows() -> None:
+    import datetime as dt
+
+    from trailsql.alerts.report import Report
+    from trailsql.library.window import Window
+
+    short = Report(Window.parse("2025-02-10", "2025-02-12"), dt.datetime.now(dt.UTC), [])
+    hours = short.hourly({"2025-02-10T05": 3, "2025-02-11T23": 1})
+    assert len(hours) == 48 and hours[5] == ("2025-02-10T05", 3) and hours[-1] == ("2025-02-11T23", 1)
+    long = Report(Window.parse("2025-01-01", "2025-02-10"), dt.datetime.now(dt.UTC), [])
+    days = long.hourly({"2025-01-03T05": 3, "2025-01-03T07": 2})
+    assert len(days) == 40 and days[2] == ("2025-01-03", 5) and sum(n for _, n in days) == 5

@@ -74,14 +74,24 @@ class Report:
         return self.hourly(dict(self.overview.get("events_per_hour", [])))
 
     def hourly(self, counts: Mapping[str, int]) -> list[tuple[str, int]]:
-        """``counts`` by hour label (``2025-02-12T07``) over every hour of the window (up to 62 days)."""
-        hours: list[tuple[str, int]] = []
-        hour = self.window.start.replace(minute=0, second=0, microsecond=0)
-        while hour < self.window.end and len(hours) < 24 * 62:
-            label = f"{hour:%Y-%m-%dT%H}"
-            hours.append((label, counts.get(label, 0)))
-            hour += dt.timedelta(hours=1)
-        return hours
+        """``counts`` by hour label (``2025-02-12T07``) over every hour of the window; by day
+        (``2025-02-12``) when the window is longer than 31 days."""
+        by_day = self.window.end - self.window.start > dt.timedelta(days=31)
+        if by_day:
+            daily: Counter[str] = Counter()
+            for label, n in counts.items():
+                daily[label[:10]] += n
+            counts = daily
+        step = dt.timedelta(days=1) if by_day else dt.timedelta(hours=1)
+        moment = self.window.start.replace(minute=0, second=0, microsecond=0)
+        if by_day:
+            moment = moment.replace(hour=0)
+        buckets: list[tuple[str, int]] = []
+        while moment < self.window.end:
+            label = f"{moment:%Y-%m-%d}" if by_day else f"{moment:%Y-%m-%dT%H}"
+            buckets.append((label, counts.get(label, 0)))
+            moment += step
+        return buckets
 
 
 def finding_time(finding: Finding) -> str | None:
@@ -108,7 +118,9 @@ def build_report(
         "until": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
     }
     runs = run_queries(session, queries, fixed, now)
-    scope = "".join(f" AND {c} = '{v}'" for c in ("account", "region") if (v := given.get(c)) and "'" not in v)
+    scope = "".join(
+        f" AND {c} = '{v.replace(chr(39), chr(39) * 2)}'" for c in ("account", "region") if (v := given.get(c))
+    )
     overview = {}
     for name, sql in _OVERVIEW.items():
         table = session.execute(sql.format(w=f"({window.predicate()}){scope}")).table
