@@ -31,13 +31,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from trailsql.alerts.alert import deliver, run_alerts
-from trailsql.alerts.channels import Message, channels_from_config
-from trailsql.alerts.report import build_report, render, render_html, render_markdown
+from trailsql.alerts.alert import run_alerts, send_report
+from trailsql.alerts.channels import channels_from_config
+from trailsql.alerts.report import build_report, render
 from trailsql.alerts.state import STATE_NAME, AlertState
 from trailsql.catalog.workspace import CONFIG_FILE
 from trailsql.errors import UsageError
-from trailsql.library import load_library
+from trailsql.library import choose_queries, load_library
 from trailsql.session import Session
 from trailsql.sources.s3 import split_uri
 
@@ -75,9 +75,7 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     if remote:
         _pull(s3, remote, workspace)
     library = load_library()
-    ids, tags = _listed(_setting(event, "queries")), _listed(_setting(event, "tags"))
-    queries = [library[i] for i in ids] + [q for q in library.values() if set(tags) & set(q.tags)]
-    queries = queries or [q for q in library.values() if q.kind == "detection"]
+    queries = choose_queries(library, _listed(_setting(event, "queries")), _listed(_setting(event, "tags")))
     given = {"since": _setting(event, "since", "24h"), "until": _setting(event, "until")}
     now = dt.datetime.now(dt.UTC)
     state = AlertState(workspace)
@@ -99,16 +97,12 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
                         Bucket=bucket, Key=key, Body=render(report, fmt).encode(), ContentType=_CONTENT_TYPES[fmt]
                     )
                     outcome["report"] = uri
-                subject = f"[trailsql] report: {len(report.findings)} findings"
-                message = Message(
-                    subject, render_markdown(report), [f.as_dict() for f in report.findings], render_html(report)
-                )
-                outcome["sent"] = {}
-                for name in _listed(_setting(event, "channels")):
-                    error = deliver(channels[name], message)
-                    if error is not None:
-                        state.spool(name, message, error)
-                    outcome["sent"][name] = error is None
+                names = _listed(_setting(event, "channels"))
+                unknown = [n for n in names if n not in channels]
+                if unknown:
+                    raise UsageError(f"TRAILSQL_CHANNELS names {unknown[0]!r}, which the workspace does not define")
+                sent = send_report(report, "report", {n: channels[n] for n in names}, state)
+                outcome["sent"] = {name: error is None for name, error in sent.items()}
                 outcome.update(findings=len(report.findings), events=report.events)
     finally:
         state.close()

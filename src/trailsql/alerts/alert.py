@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from trailsql import output
 from trailsql.alerts.channels import Channel, DeliveryError, Message
-from trailsql.alerts.report import build_report, finding_time, render_html
+from trailsql.alerts.report import Report, build_report, finding_time, render_html, render_markdown
 from trailsql.alerts.state import AlertState
 from trailsql.library.query import LibraryQuery
 from trailsql.library.run import Finding
@@ -66,6 +66,21 @@ def deliver(channel: Channel, message: Message) -> str | None:
     return None
 
 
+def send_report(
+    report: Report, title: str, channels: Mapping[str, Channel], state: AlertState
+) -> dict[str, str | None]:
+    """A report to ``channels`` (Markdown text, the HTML as its alternative); spooled where it
+    fails. Per channel: None if delivered, else why not."""
+    subject = f"[trailsql] {title}: {len(report.findings)} findings, {report.window.text()}"
+    message = Message(subject, render_markdown(report), [f.as_dict() for f in report.findings], render_html(report))
+    errors: dict[str, str | None] = {}
+    for name, channel in channels.items():
+        error = errors[name] = deliver(channel, message)
+        if error is not None:
+            state.spool(name, message, error)
+    return errors
+
+
 def deliver_spooled(channels: Mapping[str, Channel], state: AlertState) -> dict[str, int]:
     """Send what earlier runs spooled; how many messages each channel took."""
     done: dict[str, int] = {}
@@ -99,7 +114,7 @@ def run_alerts(
     new = list({f.key: f for f in new}.values())  # the same finding twice in one run is sent once
     result.new = len(new)
     if new:
-        window = f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
+        window = report.window.text()
         html = None
         if with_html:
             new_keys = {f.key for f in new}

@@ -145,10 +145,6 @@ def render(report: Report, fmt: str) -> str:
     raise ValueError(f"unknown report format {fmt}")
 
 
-def _window_text(report: Report) -> str:
-    return f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
-
-
 def as_json(report: Report) -> dict[str, Any]:
     return {
         "window": {"start": report.window.start.isoformat(), "end": report.window.end.isoformat()},
@@ -192,7 +188,7 @@ def _cell(value: Any) -> str:
 
 def render_markdown(report: Report, max_rows: int = 20) -> str:
     """Markdown for chat and tickets: the summary, then each query with findings or rows."""
-    lines = [f"# CloudTrail report, {_window_text(report)}", ""]
+    lines = [f"# CloudTrail report, {report.window.text()}", ""]
     summary = ", ".join(f"{n} {s}" for s, n in report.by_severity()) or "none"
     lines += [f"{report.events:,} events; findings: {summary}.", ""]
     for run in sorted(report.runs, key=lambda r: (r.query.kind != "detection", -SEVERITIES.index(r.query.severity))):
@@ -234,7 +230,7 @@ def render_html(report: Report, max_rows: int = 50) -> str:
     hunts = [r for r in report.runs if r.query.kind == "hunt"]
     return env.get_template("report.html").render(
         report=report,
-        window=_window_text(report),
+        window=report.window.text(),
         findings=report.findings,
         by_severity=report.by_severity(),
         finding_time=finding_time,

@@ -28,12 +28,12 @@ from typing import Any
 
 from croniter import croniter
 
-from trailsql.alerts.alert import deliver, deliver_spooled, run_alerts
-from trailsql.alerts.channels import Channel, Message, channels_from_config
-from trailsql.alerts.report import build_report, render, render_html, render_markdown
+from trailsql.alerts.alert import deliver_spooled, run_alerts, send_report
+from trailsql.alerts.channels import Channel, channels_from_config
+from trailsql.alerts.report import build_report, render
 from trailsql.alerts.state import AlertState
 from trailsql.errors import CatalogError
-from trailsql.library.query import LibraryQuery
+from trailsql.library.query import LibraryQuery, choose_queries
 from trailsql.session import Session
 
 
@@ -162,9 +162,7 @@ def job_runner(
         return {c: channels[c] for c in job.channels} if job.channels else {}
 
     def queries(job: Job) -> list[LibraryQuery]:
-        chosen = [library[q] for q in job.queries if q in library]
-        chosen += [q for q in library.values() if any(t in q.tags for t in job.tags) and q not in chosen]
-        return chosen or [q for q in library.values() if q.kind == "detection"]
+        return choose_queries(library, job.queries, job.tags)
 
     def run(job: Job, scheduled: dt.datetime) -> None:
         given = {**job.params, "since": job.since, "until": f"{scheduled:%Y-%m-%dT%H:%M:%SZ}"}
@@ -181,13 +179,8 @@ def job_runner(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(render(report, job.format), encoding="utf-8")
             print(f"{job.name}: wrote {target}", flush=True)
-        window = f"{report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC"
-        subject = f"[trailsql] {job.name}: {len(report.findings)} findings, {window}"
-        message = Message(subject, render_markdown(report), [f.as_dict() for f in report.findings], render_html(report))
-        for name, channel in pick(job).items():
-            error = deliver(channel, message)
+        for name, error in send_report(report, job.name, pick(job), state).items():
             if error is not None:
-                state.spool(name, message, error)
                 print(f"{job.name}: {name}: FAILED, message spooled for the next run ({error})", flush=True)
 
     return run

@@ -19,21 +19,7 @@ from trailsql.alerts.state import AlertState
 from trailsql.cli.queries import library_of, parse_params
 from trailsql.cli.query import open_session, progress, session_options
 from trailsql.errors import UsageError
-from trailsql.library import LibraryQuery
-
-
-def choose(library: dict[str, LibraryQuery], ids: tuple[str, ...], tags: tuple[str, ...]) -> list[LibraryQuery]:
-    """The queries named, or those with one of the tags; by default every detection."""
-    unknown = [i for i in ids if i not in library]
-    if unknown:
-        raise UsageError(f"no query {unknown[0]!r} in the library (trailsql queries list)")
-    chosen = [library[i] for i in ids]
-    chosen += [q for q in library.values() if any(t in q.tags for t in tags) and q not in chosen]
-    if not ids and not tags:
-        chosen = [q for q in library.values() if q.kind == "detection"]
-    if not chosen:
-        raise UsageError(f"no query has the tag {tags[0]!r}")
-    return chosen
+from trailsql.library import LibraryQuery, choose_queries
 
 
 def selection_options(default_since: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -67,7 +53,7 @@ def take_selection(where: dict[str, Any]) -> tuple[list[LibraryQuery], dict[str,
     """The chosen queries and their parameters, taken out of a command's keyword arguments."""
     ids, tags, params = where.pop("ids"), where.pop("tags"), where.pop("params")
     given = {**parse_params(params), "since": where.pop("since"), "until": where.pop("until")}
-    return choose(library_of(where["workspace"]), ids, tags), given
+    return choose_queries(library_of(where["workspace"]), ids, tags), given
 
 
 @click.command()

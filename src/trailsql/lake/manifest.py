@@ -129,9 +129,6 @@ class Manifest:
             found.setdefault(location, []).append(path)
         return found
 
-    def source_events(self) -> int:
-        return int(self.db.execute("SELECT coalesce(sum(events), 0) FROM sources").fetchone()[0])
-
     def lake_files(self, partitions: Iterable[tuple[str, str, str]] | None = None) -> list[LakeFile]:
         """The lake's files, all or those of the given (account, region, date) partitions."""
         found = self.db.execute("SELECT * FROM lake_files ORDER BY path")

@@ -15,6 +15,7 @@ whose columns the query names have the default table's types and JSON keys, and 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -108,13 +109,11 @@ class LakeReader:
             if not held:
                 continue
             scan.listing.files = rest
-            scan.lake = self._reads(scan, held, self._links, self._sources_of)
+            scan.lake = self._reads(scan, held)
             scan.lake_sources = len(held)
             scan.lake_events = sum(sources[f.location].events for f in held)
 
-    def _reads(
-        self, scan: Scan, held: list[LogFile], links: dict[str, list[str]], sources_of: dict[str, set[str]]
-    ) -> list[LakeRead]:
+    def _reads(self, scan: Scan, held: list[LogFile]) -> list[LakeRead]:
         """The lake files holding ``held``, grouped by the partition values their rows take."""
         Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
         groups: dict[str, dict[Key, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -126,13 +125,13 @@ class LakeReader:
                 partition = projected[f.partition] = tuple((p, values.get(p)) for p in scan.partitions)
             key = (partition, shown_prefix(f) if scan.path else None)
             location = f.location
-            for path in links.get(location, ()):
+            for path in self._links.get(location, ()):
                 groups[path][key].add(location)
         whole: dict[Key, list[str]] = defaultdict(list)
         reads: list[LakeRead] = []
         for path, by_key in sorted(groups.items()):
             full = str(self.folder / path)
-            if len(by_key) == 1 and next(iter(by_key.values())) == sources_of[path]:
+            if len(by_key) == 1 and next(iter(by_key.values())) == self._sources_of[path]:
                 whole[next(iter(by_key))].append(full)
                 continue
             for (partition, prefix), locations in by_key.items():
@@ -149,7 +148,6 @@ def shown_prefix(f: LogFile) -> tuple[str, str] | None:
     """
     if f.uri == f.location:
         return None
-    common = 0
-    while common < min(len(f.uri), len(f.location)) and f.uri[-1 - common] == f.location[-1 - common]:
-        common += 1
+    # The common suffix, character by character: the location map swapped a prefix of characters.
+    common = len(os.path.commonprefix([f.uri[::-1], f.location[::-1]]))  # noqa: RUF071
     return f.location[: len(f.location) - common], f.uri[: len(f.uri) - common]

@@ -26,6 +26,6 @@ The package ships its library (``library/queries/``); a workspace adds folders o
 with ``library_paths`` in ``trailsql.toml``, in the same format.
 """
 
-from trailsql.library.query import LibraryQuery, Param, load_library, parse_query
+from trailsql.library.query import LibraryQuery, Param, choose_queries, load_library, parse_query
 
-__all__ = ["LibraryQuery", "Param", "load_library", "parse_query"]
+__all__ = ["LibraryQuery", "Param", "choose_queries", "load_library", "parse_query"]

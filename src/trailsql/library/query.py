@@ -164,6 +164,27 @@ def parse_query(text: str, path: str) -> LibraryQuery:
     )
 
 
+def choose_queries(
+    library: Mapping[str, LibraryQuery], ids: Iterable[str] = (), tags: Iterable[str] = ()
+) -> list[LibraryQuery]:
+    """The queries named, then those with one of the tags; by default every detection.
+
+    >>> [q.id for q in choose_queries(load_library(), ["cloudtrail-tampering"])]
+    ['cloudtrail-tampering']
+    """
+    ids, tags = list(ids), list(tags)
+    unknown = [i for i in ids if i not in library]
+    if unknown:
+        raise UsageError(f"no query {unknown[0]!r} in the library (trailsql queries list)")
+    if not ids and not tags:
+        return [q for q in library.values() if q.kind == "detection"]
+    chosen = [library[i] for i in ids]
+    chosen += [q for q in library.values() if any(t in q.tags for t in tags) and q not in chosen]
+    if not chosen:
+        raise UsageError(f"no query has the tag {tags[0]!r}")
+    return chosen
+
+
 def _listed(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 

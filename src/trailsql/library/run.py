@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trailsql.library.query import SEVERITIES, LibraryQuery
+from trailsql.library.query import LibraryQuery
 from trailsql.session import Result, Session
 
 
@@ -117,8 +117,3 @@ def run_queries(
         mine = {k: v for k, v in given.items() if k in ("since", "until", "account", "region") or query.param(k)}
         runs.append(run_query(session, query, mine, now))
     return runs
-
-
-def severity_rank(severity: str) -> int:
-    """Higher is worse: ``critical`` is 4, ``info`` 0."""
-    return SEVERITIES.index(severity)

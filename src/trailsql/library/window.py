@@ -55,6 +55,10 @@ class Window:
             raise UsageError(f"the window is empty: {start:%Y-%m-%dT%H:%M:%SZ} is not before {end:%Y-%m-%dT%H:%M:%SZ}")
         return cls(start.astimezone(dt.UTC), end.astimezone(dt.UTC))
 
+    def text(self) -> str:
+        """``2025-02-12 00:00 to 2025-02-13 00:00 UTC``: the window for people."""
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"
+
     def days(self) -> list[dt.date]:
         """The folders' days: the window's days and the day after (late deliveries)."""
         last = (self.end - dt.timedelta(microseconds=1)).date() + dt.timedelta(days=1)
