@@ -127,3 +127,46 @@ def test_sample_counts_match_a_plain_python_count() -> None:
     rows = _rows(session, "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1 ORDER BY 2 DESC, 1")
     assert {r["eventname"]: r["n"] for r in rows} == dict(expected)
     assert [r["n"] for r in rows] == sorted(expected.values(), reverse=True)
+
+
+def _write_text(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(gzip.compress(text.encode()))
+
+
+@pytest.mark.parametrize("pretty_files", [1, 5])
+def test_files_not_written_a_document_a_line_are_read_whole(tmp_path: Path, pretty_files: int) -> None:
+    """CloudTrail writes a file as one line, and the engine reads files a line at a time
+    first; pretty-printed files and documents run together must still give every event,
+    whether one such file (read again on its own) or many (every file read whole)."""
+    account, region, day = ACCOUNTS[0], REGIONS[0], DAYS[0]
+    folder = log_folder(tmp_path, account, region, day)
+    expected: Counter[str] = Counter()
+
+    def records(tag: str, count: int) -> list[dict[str, object]]:
+        found = [{**_event(account, region, day, n), "eventID": f"{tag}-{n}"} for n in range(count)]
+        expected.update(str(r["eventID"]) for r in found)
+        return found
+
+    for i in range(3):
+        _write_text(
+            folder,
+            f"{account}_CloudTrail_{region}_20250211T10{i:02d}Z_line{i}.json.gz",
+            json.dumps({"Records": records(f"line{i}", 4)}),
+        )
+    for i in range(pretty_files):
+        _write_text(
+            folder,
+            f"{account}_CloudTrail_{region}_20250211T11{i:02d}Z_pretty{i}.json.gz",
+            json.dumps({"Records": records(f"pretty{i}", 3)}, indent=2),
+        )
+    _write_text(
+        folder,
+        f"{account}_CloudTrail_{region}_20250211T1200Z_together.json.gz",
+        json.dumps({"Records": records("together-a", 2)}) + json.dumps({"Records": records("together-b", 2)}),
+    )
+    with Session(logs=tmp_path) as session:
+        result = session.execute("SELECT eventid FROM cloudtrail_logs")
+    assert Counter(r["eventid"] for r in result.table.to_pylist()) == expected
+    assert result.stats.skipped == []
+    assert result.stats.events_scanned == sum(expected.values())

@@ -5,8 +5,12 @@ JSON document ``{"Records": [...]}``, parsed by ``from_json`` into the structure
 the columns the query uses, and unnested into one row per event. (DuckDB's ``read_json``
 with a ``columns`` argument is several times slower on this shape, see the benchmark.)
 
-A file DuckDB cannot read (truncated gzip, invalid JSON) fails the query with its name
-in the message: the engine takes it out, notes why, and runs the query again. Files
+CloudTrail writes each log file as one line, so files are first read as newline-delimited
+JSON (a fifth cheaper to parse than DuckDB's ``unstructured`` reader); a file that is not
+(pretty-printed, or documents run together) fails with its name in the message and is read
+again by the ``unstructured`` reader, and after a few such files every file is.
+A file DuckDB cannot read either way (truncated gzip, invalid JSON) fails the query with its
+name in the message: the engine takes it out, notes why, and runs the query again. Files
 that parse but hold no ``Records`` array are noted by a per-file tally that also counts
 the events scanned, at no extra pass over the data.
 """
@@ -18,7 +22,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -28,7 +32,7 @@ from trailsql.engines.macros import MACROS
 from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, default_columns, duckdb_type
 from trailsql.sources.files import LakeRead, LogFile
-from trailsql.sql.planner import Plan, Scan
+from trailsql.sql.planner import FieldPath, Plan, Scan
 
 #: The largest JSON document (one log file, uncompressed) the engine will read.
 MAX_OBJECT_BYTES = 1 << 30
@@ -38,6 +42,9 @@ _LAKE_TYPES = {name.lower(): duckdb_type(typ) for name, typ in default_columns()
 
 #: After this many failed runs that each named one bad file, check every file at once.
 _RETRIES_BEFORE_SWEEP = 3
+
+#: After this many files found not to hold a document a line, read every file as JSON text.
+_DOCUMENT_FILES_BEFORE_ALL = 3
 
 
 @dataclass
@@ -107,12 +114,17 @@ def _lake_sql(scan: Scan, read: LakeRead) -> str:
     A column the table declares with fewer struct fields than the lake stores is cast to its
     type, unless the query reads it only through declared fields.
     """
-    declared = {name.lower(): duckdb_type(typ) for name, typ in scan.table.columns}
-    as_stored = {n for n in declared if declared[n] == _LAKE_TYPES.get(n)} | scan.fields_only
-    select = [
-        _quote(n) if n in as_stored else f"CAST({_quote(n)} AS {declared[n]}) AS {_quote(n)}"
-        for n in (name.lower() for name in scan.columns)
-    ] or ["1 AS __event"]
+    types = {name.lower(): typ for name, typ in scan.table.columns}
+    declared = {name: duckdb_type(typ) for name, typ in types.items()}
+    select = []
+    for n in (name.lower() for name in scan.columns):
+        if n in scan.fields_only:
+            select.append(f"{_fields_of(_quote(n), types[n], scan.fields_only[n])} AS {_quote(n)}")
+        elif declared[n] == _LAKE_TYPES.get(n):
+            select.append(_quote(n))
+        else:
+            select.append(f"CAST({_quote(n)} AS {declared[n]}) AS {_quote(n)}")
+    select = select or ["1 AS __event"]
     select += [f"{'NULL' if v is None else _string(v)}::VARCHAR AS {_quote(p)}" for p, v in read.partition]
     if scan.path and read.shown:
         location, uri = read.shown
@@ -122,6 +134,26 @@ def _lake_sql(scan: Scan, read: LakeRead) -> str:
     files = "[" + ", ".join(_string(f) for f in read.files) + "]"
     where = f" WHERE source_path IN ({', '.join(_string(u) for u in read.sources)})" if read.sources else ""
     return f"SELECT {', '.join(select)} FROM read_parquet({files}, hive_partitioning=false){where}"
+
+
+def _fields_of(value: str, typ: HiveType, paths: set[FieldPath]) -> str:
+    """A struct of only the fields at ``paths`` of a struct ``value`` of the declared type ``typ``.
+
+    DuckDB then reads only those nested columns of a Parquet file, where a cast to ``typ``
+    (which the query reads through these fields only) would read them all.
+
+    >>> from trailsql.schema import struct
+    >>> _fields_of('"u"', struct(arn="STRING", s=struct(a="STRING", b="STRING")), {("arn",), ("s", "a")})
+    'struct_pack("arn" := CAST("u"."arn" AS VARCHAR), "s" := struct_pack("a" := CAST("u"."s"."a" AS VARCHAR)))'
+    """
+    if () in paths or not isinstance(typ, Struct):  # the whole field, as declared (a no-op cast costs nothing)
+        return f"CAST({value} AS {duckdb_type(typ)})"
+    packed = []
+    for name, field_type in typ.fields:
+        below = {p[1:] for p in paths if p[0] == name}
+        if below:
+            packed.append(f"{_quote(name)} := {_fields_of(f'{value}.{_quote(name)}', field_type, below)}")
+    return f"struct_pack({', '.join(packed)})"
 
 
 def _structure(typ: HiveType) -> object:
@@ -209,6 +241,13 @@ class DuckDBEngine:
     def _recover(self, scans: list[Scan], files: _Files, error: duckdb.Error, strict: bool) -> None:
         """Learn from a failed run which file to read differently or leave out; else raise."""
         message = str(error)
+        if files.documents is not None and _MALFORMED.search(message):
+            named = self._bad_file(scans, files.documents, message)
+            if named is not None:  # not one JSON document per line: read it as a JSON text
+                files.documents.add(named)
+                if len(files.documents) >= _DOCUMENT_FILES_BEFORE_ALL:
+                    files.documents = None
+                return
         too_big = _TOO_BIG.search(message)
         if too_big and too_big.group(1) in {f.path for f in _all_files(scans)}:
             needed = int(too_big.group(2))
@@ -242,10 +281,8 @@ class DuckDBEngine:
         for name in ("list_requests", "get_requests", "bytes_fetched", "cache_hits"):
             setattr(stats, name, sum(s.listing.requests.get(name, 0) for s in plan.scans))
         for path, count in sorted(self._tally.events.items()):
-            if count is None:
-                stats.skipped.append(Skipped(uris.get(path, path), "not a CloudTrail log file (no Records array)"))
-            elif count == 0:
-                stats.skipped.append(Skipped(uris.get(path, path), "no events (empty Records array)"))
+            if count is None or count == 0:
+                stats.skipped.append(Skipped(uris.get(path, path), _no_events(count)))
             stats.events_scanned += count or 0
         skipped = {s.path for s in stats.skipped}
         scanned = {f.path: f.size for f in _all_files(plan.scans) if f.uri not in skipped and f.path not in skipped}
@@ -256,9 +293,7 @@ class DuckDBEngine:
     def _create_views(self, scans: list[Scan], files: _Files) -> None:
         for scan in scans:
             kept = [f for f in scan.listing.files if f.path not in files.excluded]
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {_quote(scan.view)} AS {self._scan_sql(scan, kept, files.big)}"
-            )
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(scan.view)} AS {self._scan_sql(scan, kept, files)}")
 
     def _drop_views(self, scans: list[Scan]) -> None:
         for scan in scans:
@@ -266,13 +301,13 @@ class DuckDBEngine:
             with contextlib.suppress(duckdb.Error):
                 self.con.unregister(scan.view + "_files")
 
-    def _scan_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+    def _scan_sql(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
         """The SELECT that yields one row per event of ``files`` and of the scan's lake files."""
-        parts = [self._logs_sql(scan, files, big)] if files or not scan.lake else []
+        parts = [self._logs_sql(scan, files, learnt)] if files or not scan.lake else []
         parts += [_lake_sql(scan, read) for read in scan.lake]
         return " UNION ALL ".join(parts)
 
-    def _logs_sql(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+    def _logs_sql(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
         """The SELECT that yields one row per event of ``files`` with the scan's columns."""
         types = dict(scan.table.columns)
         extras = [*scan.partitions, PATH_COLUMN] if scan.path else list(scan.partitions)
@@ -283,7 +318,9 @@ class DuckDBEngine:
             empty += [f"NULL::VARCHAR AS {_quote(p)}" for p in extras]
             return f"SELECT {', '.join(empty) or 'NULL AS __event'} WHERE false"
         events = (
-            self._delimited_rows(scan, files) if scan.table.delimiter is not None else self._json_rows(scan, files, big)
+            self._delimited_rows(scan, files)
+            if scan.table.delimiter is not None
+            else self._json_rows(scan, files, learnt)
         )
         select = [_quote(name.lower()) for name in scan.columns] or ["1 AS __event"]
         if scan.record:
@@ -304,39 +341,52 @@ class DuckDBEngine:
             select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
         return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
 
-    def _json_rows(self, scan: Scan, files: list[LogFile], big: dict[str, int]) -> str:
+    def _json_rows(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
         """Rows of JSON files: the scan's columns by name, ``filename``, and ``raw`` if asked.
 
         Files known to hold a JSON document over DuckDB's default 16 MiB are read by a
         second reader with a larger limit: raising the limit for every file costs time.
+        Files known not to hold a document a line are read by the ``unstructured`` reader.
         """
         table, types = scan.table, dict(scan.table.columns)
         # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
         wanted = {table.json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
         readers = []
-        for group, limit in _reader_groups(files, big):
+        for group, limit, layout in _reader_groups(files, learnt):
             file_list = "[" + ", ".join(_string(f.path) for f in group) + "]"
             option = f", maximum_object_size={limit}" if limit else ""
             readers.append(
-                f"SELECT json, filename FROM read_json_objects({file_list}, format='unstructured', filename=true{option})"
+                f"SELECT json, filename FROM read_json_objects({file_list}, format='{layout}', filename=true{option})"
             )
         documents = " UNION ALL ".join(readers)
         if table.unwraps_records:
             shape = json.dumps({"Records": ["JSON" if scan.record else wanted]})
+            tally = " WHERE __trailsql_tally(filename, len(d.Records))" if scan.tally else ""
             rows = (
                 f"SELECT unnest(d.Records) AS r, filename FROM ("
-                f"SELECT from_json(json, {_string(shape)}) AS d, filename FROM ({documents})"
-                f") WHERE __trailsql_tally(filename, len(d.Records))"
+                f"SELECT from_json(json, {_string(shape)}) AS d, filename FROM ({documents})){tally}"
             )
         else:  # every JSON value in the file is a row
             rows = (
                 f"SELECT {'json' if scan.record else f'from_json(json, {_string(json.dumps(wanted))})'} AS r, filename "
             )
-            rows += f"FROM ({documents}) WHERE __trailsql_tally(filename, 1)"
+            rows += f"FROM ({documents})" + (" WHERE __trailsql_tally(filename, 1)" if scan.tally else "")
         if scan.record:  # keep each event's JSON text, and parse the columns out of it
             rows = f"SELECT from_json(r, {_string(json.dumps(wanted))}) AS r, r AS raw, filename FROM ({rows})"
         columns = [f"r.{_quote(table.json_key(n))} AS {_quote(n.lower())}" for n in scan.columns]
         return f"SELECT {', '.join([*columns, 'filename', *(['raw'] if scan.record else [])])} FROM ({rows})"
+
+    def why_no_events(self, paths: list[str]) -> dict[str, str]:
+        """Why each of these JSON log files, read without a tally, gave no events."""
+        if not paths:
+            return {}
+        shape = _string(json.dumps({"Records": ["JSON"]}))
+        found = self.con.execute(
+            f"SELECT filename, sum(len(from_json(json, {shape}).Records)) FROM read_json_objects("
+            f"[{', '.join(_string(p) for p in paths)}], format='unstructured', filename=true, "
+            f"maximum_object_size={MAX_OBJECT_BYTES}) GROUP BY filename"
+        ).fetchall()
+        return {path: _no_events(count) for path, count in found}
 
     def _delimited_rows(self, scan: Scan, files: list[LogFile]) -> str:
         """Rows of a ``ROW FORMAT DELIMITED`` table: fields by position, misfits NULL as in Hive."""
@@ -356,7 +406,7 @@ class DuckDBEngine:
         columns = [f"TRY_CAST(c{position[n]} AS {duckdb_type(types[n])}) AS {_quote(n.lower())}" for n in scan.columns]
         return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1)"
 
-    def _bad_file(self, scans: list[Scan], excluded: dict[str, str], message: str) -> str | None:
+    def _bad_file(self, scans: list[Scan], excluded: Collection[str], message: str) -> str | None:
         """The file a DuckDB error message names, if it is one of the scans' files."""
         for path in (f.path for f in _all_files(scans)):
             if path not in excluded and path in message:
@@ -379,30 +429,41 @@ class DuckDBEngine:
         return bad
 
 
+def _no_events(count: int | None) -> str:
+    """Why a JSON log file gave no events: ``count`` is the length of its ``Records`` (None: none)."""
+    return "not a CloudTrail log file (no Records array)" if count is None else "no events (empty Records array)"
+
+
 def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
     for scan in scans:
         yield from scan.listing.files
 
 
-def _reader_groups(files: list[LogFile], big: dict[str, int]) -> Iterator[tuple[list[LogFile], int | None]]:
-    """Files in groups that share one ``maximum_object_size`` (None: DuckDB's default)."""
-    normal = [f for f in files if f.path not in big]
-    if normal:
-        yield normal, None
-    large = [f for f in files if f.path in big]
-    if large:
-        yield large, max(big[f.path] for f in large)
+def _reader_groups(files: list[LogFile], learnt: _Files) -> Iterator[tuple[list[LogFile], int | None, str]]:
+    """Files in groups that share one reader: ``maximum_object_size`` (None: DuckDB's default) and format."""
+    groups: dict[tuple[int | None, str], list[LogFile]] = {}
+    for f in files:
+        whole = learnt.documents is None or f.path in learnt.documents
+        groups.setdefault((learnt.big.get(f.path), "unstructured" if whole else "newline_delimited"), []).append(f)
+    for (limit, layout), group in groups.items():
+        yield group, limit, layout
 
 
 @dataclass
 class _Files:
-    """What the engine learnt about files from failed runs of one query."""
+    """What the engine learnt about files from failed runs of one query.
+
+    ``documents`` are the files not written a JSON document a line (None: read every file
+    so); ``big`` those whose documents need a larger ``maximum_object_size``.
+    """
 
     excluded: dict[str, str] = field(default_factory=dict)
     big: dict[str, int] = field(default_factory=dict)
+    documents: set[str] | None = field(default_factory=set)
     failures: int = 0
 
 
+_MALFORMED = re.compile(r'Malformed JSON in file "')
 _TOO_BIG = re.compile(r'"maximum_object_size" of \d+ bytes exceeded while reading file "(.+?)" \(>(\d+) bytes\)')
 
 #: DuckDB errors that mean a construct we cannot run, and what to call it.

@@ -26,7 +26,8 @@ class CompactReport:
 
 def compact(lake: Lake, min_files: int = 2) -> CompactReport:
     """Merge the files of each partition holding at least ``min_files`` into one sorted by event
-    time, and sort a partition's single file if ingest wrote it (unsorted)."""
+    time (latest first: the order of a security review, whose ``ORDER BY eventTime DESC LIMIT n``
+    then reads the first row groups only), and sort a partition's single file if ingest wrote it."""
     lake.manifest.clean()
     report = CompactReport()
     groups: dict[tuple[str, str, str], list[LakeFile]] = {}
@@ -42,7 +43,7 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
             staging.mkdir(parents=True, exist_ok=True)
             target = staging / "0.parquet"
             listed = sql_list([str(lake.folder / f.path) for f in files])
-            lake.write(engine, f"SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts, eventid", target)
+            lake.write(engine, f"SELECT * FROM read_parquet({listed}) ORDER BY eventtime_ts DESC, eventid", target)
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
             described = lake.describe(engine, target)
             merged = lake.lake_file(relative, (account, region, date), target, described, batch_id, sorted=True)

@@ -15,6 +15,7 @@ whose columns the query names have the default table's types and JSON keys, and 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -68,7 +69,9 @@ class LakeReader:
         self.folder = lake_folder(workspace)
         self._manifest: Manifest | None = None
         self._version = -1
-        self._sources: dict[str, SourceFile] = {}
+        #: The version the lake holds of each source it holds (not skipped as bad, not pruned), and its events.
+        self._held: dict[str, str] = {}
+        self._events: dict[str, int] = {}
         self._links: dict[str, list[str]] = {}
         self._sources_of: dict[str, set[str]] = {}
 
@@ -85,7 +88,10 @@ class LakeReader:
             self._manifest = Manifest(self.folder, create=False)
         version = self._manifest.db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
-            self._sources, self._links = self._manifest.sources(), self._manifest.links()
+            sources: dict[str, SourceFile] = self._manifest.sources()
+            self._held = {uri: f.version for uri, f in sources.items() if f.note is None and not f.pruned}
+            self._events = {uri: f.events for uri, f in sources.items()}
+            self._links = self._manifest.links()
             self._sources_of = defaultdict(set)
             for uri, paths in self._links.items():
                 for path in paths:
@@ -98,34 +104,33 @@ class LakeReader:
         wanted = [s for s in scans if s.listing.files and not s.record and holds_columns(s.table, s.columns)]
         if not wanted or not self._load():
             return
-        sources = self._sources
+        current = self._held.get
         for scan in wanted:
-            held: list[LogFile] = []
-            rest: list[LogFile] = []
-            for f in scan.listing.files:
-                known = sources.get(f.location)
-                ok = known is not None and known.version == f.version and known.note is None and not known.pruned
-                (held if ok else rest).append(f)
+            files = scan.listing.files
+            # (A loop of tens of thousands of files a query: f.location inlined.)
+            ok = [current(f.uri if f.remote else f.path) == f.version for f in files]
+            held = list(itertools.compress(files, ok))
             if not held:
                 continue
-            scan.listing.files = rest
+            scan.listing.files = [f for f, good in zip(files, ok, strict=True) if not good]
             scan.lake = self._reads(scan, held)
             scan.lake_sources = len(held)
-            scan.lake_events = sum(sources[f.location].events for f in held)
+            scan.lake_events = sum(map(self._events.__getitem__, (f.location for f in held)))
 
     def _reads(self, scan: Scan, held: list[LogFile]) -> list[LakeRead]:
         """The lake files holding ``held``, grouped by the partition values their rows take."""
         Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
         groups: dict[str, dict[Key, set[str]]] = defaultdict(lambda: defaultdict(set))
         projected: dict[tuple[tuple[str, str | None], ...], tuple[tuple[str, str | None], ...]] = {}
+        links = self._links
         for f in held:
             partition = projected.get(f.partition)
             if partition is None:
                 values = dict(f.partition)
                 partition = projected[f.partition] = tuple((p, values.get(p)) for p in scan.partitions)
             key = (partition, shown_prefix(f) if scan.path else None)
-            location = f.location
-            for path in self._links.get(location, ()):
+            location = f.uri if f.remote else f.path
+            for path in links.get(location, ()):
                 groups[path][key].add(location)
         whole: dict[Key, list[str]] = defaultdict(list)
         reads: list[LakeRead] = []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class LogFile:
+class LogFile(NamedTuple):
     """One file to read: where it is (``path``), what ``"$path"`` shows (``uri``), its
     size, the values of the table's partition columns for its rows, and its ``version``:
     what changes when its content does (``<size>-<mtime_ns>`` on disk, the ETag in S3),
     by which the lake knows whether it holds the file's current content. A ``remote``
-    file is an S3 object and ``path`` its cached copy."""
+    file is an S3 object and ``path`` its cached copy.
+
+    A named tuple, not a dataclass: a listing makes one per file, tens of thousands a query.
+    """
 
     path: str
     uri: str

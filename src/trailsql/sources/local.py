@@ -9,9 +9,10 @@ Digest and Insights files are not events and are never read.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from trailsql import schema
@@ -31,19 +32,29 @@ def is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def walk_files(folder: Path | str) -> Iterator[tuple[str, int, str]]:
+def walk_files(folder: Path | str) -> list[tuple[str, int, str]]:
     """Every readable file below ``folder`` (recursively, as Athena reads a prefix): path, size, version."""
-    with os.scandir(folder) as found:
-        entries = sorted(found, key=lambda e: e.name)
-    for entry in entries:
-        if is_hidden(entry.name):
+    found: list[tuple[str, int, str]] = []
+    for entry in _entries(folder):
+        name = entry.name
+        if is_hidden(name):
             continue
         if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
-            if entry.name not in NON_EVENT_FOLDERS and not entry.is_symlink():
-                yield from walk_files(entry.path)
-        elif not entry.name.endswith(".tmp"):
+            if name not in NON_EVENT_FOLDERS and not entry.is_symlink():
+                found += walk_files(entry.path)
+        elif not name.endswith(".tmp"):
             st = entry.stat()
-            yield entry.path, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"
+            found.append((entry.path, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"))
+    return found
+
+
+def _entries(folder: Path | str) -> list[os.DirEntry[str]]:
+    """A folder's entries by name (a listing's order must not depend on the file system's)."""
+    with os.scandir(folder) as found:
+        return sorted(found, key=_BY_NAME)
+
+
+_BY_NAME = operator.attrgetter("name")
 
 
 def awslogs_partition(path: PurePath) -> Partial | None:
@@ -90,27 +101,30 @@ def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
 
 
 def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: Listing) -> None:
-    with os.scandir(here) as found:
-        entries = sorted(found, key=lambda e: e.name)
-    # In a day's folder every file has the folder's partition: decide once for all of them.
+    entries = _entries(here)
     values = awslogs_partition(here / "_") or {}
+    # In a day's folder every file has the folder's partition: decide once for all of them.
     whole: tuple[tuple[str, str | None], ...] | None = None
-    if "day" in values:
-        whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS) if may_match(values) else None
+    day_folder = "day" in values
+    if day_folder and may_match(values):
+        whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS)
+    files = listing.files
     for entry in entries:
+        name = entry.name
         if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
-            if not entry.is_symlink() and keep_folder(here / entry.name, may_match):
-                _list_folder(here / entry.name, may_match, listing)
+            if not entry.is_symlink() and keep_folder(here / name, may_match):
+                _list_folder(here / name, may_match, listing)
             continue
-        if is_hidden(entry.name) or entry.name.endswith(".tmp"):
+        if is_hidden(name) or name.endswith(".tmp"):
             continue
         listing.listed += 1
-        partition = whole if "day" in values else file_partition(here / entry.name, may_match)
+        partition = whole if day_folder else file_partition(here / name, may_match)
         if partition is None:
             listing.pruned += 1
             continue
         st = entry.stat()
-        listing.files.append(LogFile(entry.path, entry.path, st.st_size, partition, f"{st.st_size}-{st.st_mtime_ns}"))
+        path = entry.path
+        files.append(LogFile(path, path, st.st_size, partition, f"{st.st_size}-{st.st_mtime_ns}"))
 
 
 def keep_folder(path: PurePath, may_match: Callable[[Partial], bool]) -> bool:

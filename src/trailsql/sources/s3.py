@@ -15,7 +15,6 @@ cannot be read fails the query under ``strict``, else it is skipped and named.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import random
@@ -260,7 +259,7 @@ class S3Source:
             else:
                 fetched[obj.uri] = path
         kept = [f for f in listing.files if f.path or not f.remote or f.uri in fetched]
-        listing.files = [dataclasses.replace(f, path=fetched[f.uri]) if not f.path else f for f in kept]
+        listing.files = [f._replace(path=fetched[f.uri]) if not f.path else f for f in kept]
         self.cache.evict(keep={f.path for f in listing.files})
         self._count_requests(listing)
 

@@ -30,6 +30,9 @@ from trailsql.sql.transforms import to_duckdb
 
 _view_ids = itertools.count(1)
 
+FieldPath = tuple[str, ...]
+"""Field names from a struct column down to a nested field, as the table declares them."""
+
 
 @dataclass
 class Scan:
@@ -40,6 +43,9 @@ class Scan:
     event's JSON text (``"$record"``); nothing else is extracted. ``lake`` are the
     workspace lake's files read in place of log files of the listing (see
     :mod:`trailsql.lake.read`): ``lake_sources`` log files holding ``lake_events`` events.
+    ``tally`` counts each log file's events as it is read (``events_scanned``, and files
+    without a ``Records`` array); the lake's ingest, which counts them in what it wrote,
+    turns it off: the count is a Python call per file.
     """
 
     view: str
@@ -52,8 +58,10 @@ class Scan:
     lake: list[LakeRead] = field(default_factory=list)
     lake_sources: int = 0
     lake_events: int = 0
-    #: Struct columns the query reads only through fields the table declares (see :func:`fields_only`).
-    fields_only: set[str] = field(default_factory=set)
+    #: Struct columns the query reads only through fields the table declares, and their paths
+    #: (see :func:`fields_only`).
+    fields_only: dict[str, set[FieldPath]] = field(default_factory=dict)
+    tally: bool = True
 
 
 @dataclass
@@ -143,7 +151,7 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
         partitions = [p for p in table.partition_names if read_all or p in names]
         view = f"__trailsql_scan_{next(_view_ids)}"
         path, record = read_all or PATH_COLUMN in names, RECORD_COLUMN in names
-        fields = set() if read_all else fields_only(tree, table)
+        fields = {} if read_all else fields_only(tree, table)
         scans.append(Scan(view, table, listing, columns, partitions, path, record, fields_only=fields))
         ref.replace(
             exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
@@ -153,45 +161,53 @@ def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
     return Plan(to_duckdb(tree), scans, warnings)
 
 
-def fields_only(tree: exp.Expr, table: Table) -> set[str]:
-    """The struct columns of ``table`` that ``tree`` reads only through fields the table declares.
+def fields_only(tree: exp.Expr, table: Table) -> dict[str, set[FieldPath]]:
+    """The struct columns of ``table`` that ``tree`` reads only through fields the table declares,
+    each with the paths of those fields (as the table declares their names).
 
-    A source with more fields (the lake) can then give such a column as it is, without a cast
-    to the declared type, which would read every nested field.
+    A source with more fields (the lake) can then give such a column as a struct of just those
+    fields, which reads no other nested field (a cast to the declared type would read them all).
 
     >>> from trailsql.catalog.table import default_table
-    >>> sorted(fields_only(parse_one("SELECT useridentity.arn FROM t WHERE tlsdetails IS NULL"), default_table("/l")))
-    ['useridentity']
+    >>> tree = parse_one("SELECT useridentity.arn, userIdentity.sessionContext.attributes FROM t WHERE tlsdetails IS NULL")
+    >>> {column: sorted(paths) for column, paths in fields_only(tree, default_table("/l")).items()}
+    {'useridentity': [('arn',), ('sessionContext', 'attributes')]}
     """
     types = {name.lower(): typ for name, typ in table.columns}
     structs = {name for name, typ in types.items() if isinstance(typ, Struct)}
-    found: set[str] = set()
+    found: dict[str, set[FieldPath]] = {}
     bare: set[str] = set()
     for column in tree.find_all(exp.Column):
-        parts = [part.name.lower() for part in column.parts]
-        at = next((i for i, part in enumerate(parts) if part in structs), None)
+        parts = [part.name for part in column.parts]
+        at = next((i for i, part in enumerate(parts) if part.lower() in structs), None)
         if at is None:
             continue
+        name = parts[at].lower()
         path: list[str] = parts[at + 1 :]
         node: exp.Expr = column
         while isinstance(node.parent, exp.Dot) and node.parent.this is node:
             node = node.parent
-            path.append(node.expression.name.lower())
-        found.add(parts[at])
-        if not path or not _declares(types[parts[at]], path):
-            bare.add(parts[at])
-    return found - bare
+            path.append(node.expression.name)
+        declared = _declared_path(types[name], path) if path else None
+        if declared is None:
+            bare.add(name)
+        else:
+            found.setdefault(name, set()).add(declared)
+    return {name: paths for name, paths in found.items() if name not in bare}
 
 
-def _declares(typ: HiveType, path: list[str]) -> bool:
+def _declared_path(typ: HiveType, path: list[str]) -> FieldPath | None:
+    """``path`` as ``typ`` names its fields, or None if a field is not declared."""
+    names = []
     for name in path:
         if not isinstance(typ, Struct):
-            return False
+            return None
         declared = typ.field(name)
         if declared is None:
-            return False
+            return None
+        names.append(declared[0])
         typ = declared[1]
-    return True
+    return tuple(names)
 
 
 def name_unnamed_columns(tree: exp.Expr) -> None:
@@ -328,9 +344,10 @@ def _folder_listing(
         if warnings is not None:
             warnings.append(f"table location {uri} does not exist")
         return Listing()
-    files = []
-    base = len(str(folder).rstrip("/")) + 1
-    for full, size, version in local.walk_files(folder):
-        shown = uri.rstrip("/") + "/" + full[base:] if uri.startswith("s3://") else full
-        files.append(LogFile(full, shown, size, partition, version))
+    found = local.walk_files(folder)
+    if uri.startswith("s3://"):
+        base, shown = len(str(folder).rstrip("/")) + 1, uri.rstrip("/") + "/"
+        files = [LogFile(full, shown + full[base:], size, partition, version) for full, size, version in found]
+    else:
+        files = [LogFile(full, full, size, partition, version) for full, size, version in found]
     return Listing(files, listed=len(files))
