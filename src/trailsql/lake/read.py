@@ -107,42 +107,55 @@ class LakeReader:
         current = self._held.get
         for scan in wanted:
             files = scan.listing.files
-            # (A loop of tens of thousands of files a query: f.location inlined.)
+            # Tens of thousands of files a query: one pass, f.location inlined.
             ok = [current(f.uri if f.remote else f.path) == f.version for f in files]
             held = list(itertools.compress(files, ok))
             if not held:
                 continue
             scan.listing.files = [f for f, good in zip(files, ok, strict=True) if not good]
-            scan.lake = self._reads(scan, held)
+            by_key = self._held_by_key(scan, held)
+            scan.lake = self._reads(by_key)
             scan.lake_sources = len(held)
-            scan.lake_events = sum(map(self._events.__getitem__, (f.location for f in held)))
+            scan.lake_events = sum(sum(map(self._events.__getitem__, locations)) for locations in by_key.values())
 
-    def _reads(self, scan: Scan, held: list[LogFile]) -> list[LakeRead]:
-        """The lake files holding ``held``, grouped by the partition values their rows take."""
-        Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
-        groups: dict[str, dict[Key, set[str]]] = defaultdict(lambda: defaultdict(set))
-        projected: dict[tuple[tuple[str, str | None], ...], tuple[tuple[str, str | None], ...]] = {}
-        links = self._links
+    def _held_by_key(self, scan: Scan, held: list[LogFile]) -> dict[_Key, set[str]]:
+        """The locations of ``held`` by the partition values their rows take (and how ``"$path"`` shows them)."""
+        by_key: dict[_Key, set[str]] = defaultdict(set)
+        projected: dict[tuple[tuple[str, str | None], ...], _Key] = {}
         for f in held:
-            partition = projected.get(f.partition)
-            if partition is None:
+            key = projected.get(f.partition) if not scan.path else None
+            if key is None:
                 values = dict(f.partition)
-                partition = projected[f.partition] = tuple((p, values.get(p)) for p in scan.partitions)
-            key = (partition, shown_prefix(f) if scan.path else None)
-            location = f.uri if f.remote else f.path
-            for path in links.get(location, ()):
-                groups[path][key].add(location)
-        whole: dict[Key, list[str]] = defaultdict(list)
+                partition = tuple((p, values.get(p)) for p in scan.partitions)
+                key = projected[f.partition] = (partition, shown_prefix(f) if scan.path else None)
+            by_key[key].add(f.uri if f.remote else f.path)
+        return by_key
+
+    def _reads(self, by_key: dict[_Key, set[str]]) -> list[LakeRead]:
+        """The lake files holding the ``by_key`` locations: whole files where all their sources
+        are held with the same partition values, else with only the rows of the held sources.
+
+        A loop over lake files with set operations, not over log files: a query may hold
+        tens of thousands of log files in a few lake files.
+        """
+        whole: dict[_Key, list[str]] = defaultdict(list)
         reads: list[LakeRead] = []
-        for path, by_key in sorted(groups.items()):
-            full = str(self.folder / path)
-            if len(by_key) == 1 and next(iter(by_key.values())) == self._sources_of[path]:
-                whole[next(iter(by_key))].append(full)
+        for path, sources in sorted(self._sources_of.items()):
+            touching = [(key, locations) for key, locations in by_key.items() if not sources.isdisjoint(locations)]
+            if not touching:
                 continue
-            for (partition, prefix), locations in by_key.items():
-                reads.append(LakeRead((full,), partition, tuple(sorted(locations)), prefix))
+            full = str(self.folder / path)
+            if len(touching) == 1 and sources <= touching[0][1]:
+                whole[touching[0][0]].append(full)
+                continue
+            for (partition, prefix), locations in touching:
+                reads.append(LakeRead((full,), partition, tuple(sorted(sources & locations)), prefix))
         reads += [LakeRead(tuple(files), partition, None, prefix) for (partition, prefix), files in whole.items()]
         return reads
+
+
+_Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
+"""A scan's partition values for a log file's rows, and how ``"$path"`` shows it (see :func:`shown_prefix`)."""
 
 
 def shown_prefix(f: LogFile) -> tuple[str, str] | None:
