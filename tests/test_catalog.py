@@ -292,3 +292,36 @@ def test_a_view_that_cannot_run_is_refused_and_the_old_one_kept(session: Session
     with pytest.raises(CatalogError):
         session.execute("CREATE OR REPLACE VIEW v AS SELECT x FROM no_such_table")
     assert session.execute("SELECT x FROM v").table.to_pylist() == [{"x": 1}]
+
+
+def test_projection_skips_folders_that_are_not_there(session: Session, bucket: Path) -> None:
+    """A table projected over ten years of days by year, month and day, over logs of three days:
+    the whole table is counted (24 events from Python's own writing above) while only folders
+    that exist are looked into: a year or month that is not there is not enumerated further."""
+    from trailsql.catalog import projection
+
+    props = (
+        "'projection.enabled'='true', 'projection.region.type'='enum', 'projection.region.values'='us-east-1,eu-west-1', "
+        "'projection.year.type'='integer', 'projection.year.range'='2020,2029', "
+        "'projection.month.type'='integer', 'projection.month.range'='1,12', 'projection.month.digits'='2', "
+        "'projection.day.type'='integer', 'projection.day.range'='1,31', 'projection.day.digits'='2', "
+        f"'storage.location.template'='s3://trail/AWSLogs/{ACCOUNT}/CloudTrail/${{region}}/${{year}}/${{month}}/${{day}}/'"
+    )
+    session.execute(_ddl("ten_years", "region string, year string, month string, day string", props))
+    assert _count(session, "SELECT count(*) AS n FROM ten_years") == (24, 6)
+    assert _count(session, "SELECT count(*) AS n FROM ten_years WHERE year = '2025' AND day > '10'") == (16, 4)
+
+    table = session.table("ten_years")
+    assert table is not None
+    checked: list[str] = []
+
+    def present(prefix: str) -> bool:
+        checked.append(prefix)
+        return Path(session.resolve(prefix)).is_dir()
+
+    found = list(projection.partitions(table, lambda values: True, None, present=present))
+    # Days enumerated only in the month that exists: 2 regions x 31 days, not 2 x 10 x 12 x 31.
+    assert len(found) == 2 * 31
+    assert {(v["year"], v["month"]) for v in found} == {("2025", "02")}
+    # Checked: 2 regions, 2 x 10 years, 2 x 12 months of 2025 (days are listed, not checked).
+    assert len(checked) == 2 + 2 * 10 + 2 * 12

@@ -9,6 +9,8 @@ soon as a prefix of values cannot match, so a query on one day never enumerates 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -141,8 +143,15 @@ def partitions(
     may_match: Callable[[Partial], bool],
     predicate: exp.Expr | None,
     now: datetime | None = None,
+    present: Callable[[str], bool] | None = None,
 ) -> Iterator[dict[str, str]]:
-    """Every projected partition whose values may satisfy the query, pruned by prefix."""
+    """Every projected partition whose values may satisfy the query, pruned by prefix.
+
+    ``present``, if given, says whether a location prefix may hold files (a local folder
+    that exists): values whose fixed part of the location is not present are not
+    enumerated further, so a table projected over ten years of days, whose logs cover a
+    month, costs a check per year and month that is there, not one per day of ten years.
+    """
     now = now or datetime.now(UTC)
     columns = []
     for name in table.partition_names:
@@ -172,8 +181,13 @@ def partitions(
             return
         for value in domains[index]:
             candidate = {**chosen, columns[index].name: value}
-            if may_match(dict(candidate)):
-                yield from expand(index + 1, candidate)
+            if not may_match(dict(candidate)):
+                continue
+            if present is not None and index + 1 < len(columns):
+                prefix = location_prefix(table, candidate)
+                if prefix is not None and not present(prefix):
+                    continue
+            yield from expand(index + 1, candidate)
 
     yield from expand(0, {})
 
@@ -182,9 +196,50 @@ def partition_location(table: Table, values: dict[str, str]) -> str:
     """Where a partition's files are: the location template filled in, or Hive's ``k=v``."""
     template = table.properties.get("storage.location.template")
     if template:
-        out = template
-        for name, value in values.items():
-            out = re.sub(r"\$\{" + re.escape(name) + r"\}", value.replace("\\", "\\\\"), out, flags=re.IGNORECASE)
-        return out
+        return "".join(text if name is None else values.get(name, text) for text, name in _template_pieces(template))
     base = table.location.rstrip("/")
     return base + "".join(f"/{name}={value}" for name, value in values.items()) + "/"
+
+
+def location_prefix(table: Table, values: dict[str, str]) -> str | None:
+    """The folder of a partition's location that ``values`` (some of its columns) fix: up to the
+    last ``/`` before the first column they do not give; None if that is the table's own.
+
+    >>> t = Table("t", [], [("a", "STRING"), ("b", "STRING")], "s3://x/", properties={
+    ...     "storage.location.template": "s3://x/logs/${a}/v/${b}/"})
+    >>> location_prefix(t, {"a": "1"})
+    's3://x/logs/1/v/'
+    """
+    template = table.properties.get("storage.location.template")
+    if template:
+        out = []
+        for text, name in _template_pieces(template):
+            if name is None:
+                out.append(text)
+            elif name in values:
+                out.append(values[name])
+            else:
+                break
+        text = "".join(out)
+        prefix = text[: text.rfind("/") + 1]
+    else:
+        names = list(table.partition_names)
+        given = [(n, values[n]) for n in itertools.takewhile(values.__contains__, names)]
+        prefix = table.location.rstrip("/") + "".join(f"/{name}={value}" for name, value in given) + "/"
+    return None if len(prefix) <= len(table.location.rstrip("/")) + 1 else prefix
+
+
+@functools.lru_cache(maxsize=64)
+def _template_pieces(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A location template as pieces of (text, the column name it stands for, if any).
+
+    >>> _template_pieces("s3://b/${Account}/x/")
+    (('s3://b/', None), ('${Account}', 'account'), ('/x/', None))
+    """
+    pieces: list[tuple[str, str | None]] = []
+    for index, piece in enumerate(re.split(r"(\$\{[^}]+\})", template)):
+        if index % 2:
+            pieces.append((piece, piece[2:-1].lower()))
+        elif piece:
+            pieces.append((piece, None))
+    return tuple(pieces)

@@ -81,8 +81,8 @@ class IngestOptions:
 
     since: dt.date | None = None
     until: dt.date | None = None
-    batch_files: int = 2000
-    batch_bytes: int = 48 << 20
+    batch_files: int = 5000
+    batch_bytes: int = 128 << 20
     row_group_rows: int = 32_768
     memory_limit: str = "800MB"
     threads: int | None = None

@@ -16,6 +16,9 @@ from trailsql.errors import UsageError
 from trailsql.lake.ingest import Lake, sql_list
 from trailsql.lake.manifest import STAGING_NAME, LakeFile
 
+#: DuckDB's memory limit while compacting (peak RSS measured 808 MiB at 10M events).
+COMPACT_MEMORY_LIMIT = "640MB"
+
 
 @dataclass
 class CompactReport:
@@ -34,6 +37,8 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
     for f in lake.manifest.lake_files():
         groups.setdefault((f.account, f.region, f.date), []).append(f)
     engine = lake.engine()
+    # Sorting a partition spills to disk past the limit: ingest's 800 MB would take compaction's RSS near 1 GB.
+    engine.con.execute(f"SET memory_limit = '{COMPACT_MEMORY_LIMIT}'")
     try:
         for (account, region, date), files in sorted(groups.items()):
             if len(files) < min_files and all(f.sorted for f in files):

@@ -16,6 +16,7 @@ whose columns the query names have the default table's types and JSON keys, and 
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -121,14 +122,15 @@ class LakeReader:
     def _held_by_key(self, scan: Scan, held: list[LogFile]) -> dict[_Key, set[str]]:
         """The locations of ``held`` by the partition values their rows take (and how ``"$path"`` shows them)."""
         by_key: dict[_Key, set[str]] = defaultdict(set)
-        projected: dict[tuple[tuple[str, str | None], ...], _Key] = {}
-        for f in held:
-            key = projected.get(f.partition) if not scan.path else None
-            if key is None:
-                values = dict(f.partition)
-                partition = tuple((p, values.get(p)) for p in scan.partitions)
-                key = projected[f.partition] = (partition, shown_prefix(f) if scan.path else None)
-            by_key[key].add(f.uri if f.remote else f.path)
+        # A listing gives the files of a folder one after the other, with one partition: a run at a time.
+        for partition, run in itertools.groupby(held, key=_PARTITION):
+            values = dict(partition)
+            chosen = tuple((p, values.get(p)) for p in scan.partitions)
+            if scan.path:
+                for f in run:
+                    by_key[(chosen, shown_prefix(f))].add(f.location)
+            else:
+                by_key[(chosen, None)].update(f.uri if f.remote else f.path for f in run)
         return by_key
 
     def _reads(self, by_key: dict[_Key, set[str]]) -> list[LakeRead]:
@@ -153,6 +155,8 @@ class LakeReader:
         reads += [LakeRead(tuple(files), partition, None, prefix) for (partition, prefix), files in whole.items()]
         return reads
 
+
+_PARTITION = operator.attrgetter("partition")
 
 _Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
 """A scan's partition values for a log file's rows, and how ``"$path"`` shows it (see :func:`shown_prefix`)."""

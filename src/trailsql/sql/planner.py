@@ -9,7 +9,8 @@ query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -316,9 +317,24 @@ def list_table(
         return _partitions_listing(stored, catalog)
     projected = [
         (projection.partition_location(table, values), tuple(values.items()))
-        for values in projection.partitions(table, may_match, predicate)
+        for values in projection.partitions(table, may_match, predicate, present=_local_folders(catalog))
     ]
     return _partitions_listing(projected, catalog)
+
+
+def _local_folders(catalog: Catalog) -> Callable[[str], bool]:
+    """Whether a location prefix may hold files: a local folder that exists (S3 prefixes are
+    listed as they are); each folder checked once a query."""
+    seen: dict[str, bool] = {}
+
+    def present(prefix: str) -> bool:
+        found = seen.get(prefix)
+        if found is None:
+            local = catalog.resolve(prefix)
+            found = seen[prefix] = local.startswith("s3://") or os.path.isdir(local)
+        return found
+
+    return present
 
 
 def _partitions_listing(locations: Sequence[tuple[str, tuple[tuple[str, str], ...]]], catalog: Catalog) -> Listing:
