@@ -162,6 +162,24 @@ def test_lake_files_hold_the_default_columns_and_compact_sorts_them_by_time(logs
     assert distinct > 1  # some file whose order is checked has events at several times
 
 
+def test_files_without_events_are_noted_and_not_read_again(write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file with an empty Records array and a JSON file that is not CloudTrail's give no
+    rows; ingest says why for each, and a second run does not read them again."""
+    good = write_logs([event(i, "2025-02-12T01:00:00Z") for i in range(3)])
+    empty = good.with_name(good.name.replace(".json.gz", "-empty.json.gz"))
+    empty.write_bytes(gzip.compress(b'{"Records": []}'))
+    other = good.with_name(good.name.replace(".json.gz", "-other.json.gz"))
+    other.write_bytes(gzip.compress(b'{"configurationItems": [{"a": 1}]}'))
+    report = ingest(str(write_logs.root), tmp_path / "ws")
+    assert report.events_read == 3
+    assert sorted(report.files_skipped) == [
+        (str(empty), "no events (empty Records array)"),
+        (str(other), "not a CloudTrail log file (no Records array)"),
+    ]
+    again = ingest(str(write_logs.root), tmp_path / "ws")
+    assert (again.files_ingested, again.files_unchanged) == (0, 3)
+
+
 def test_second_run_reads_only_new_or_changed_files(logs: Path, write_logs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     workspace = tmp_path / "ws"
     ingest(str(logs), workspace)

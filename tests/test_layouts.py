@@ -13,6 +13,7 @@ import pytest
 
 from conftest import log_folder, write_log
 from trailsql.demo import samples_root
+from trailsql.lake.ingest import ingest
 from trailsql.session import Session
 
 ACCOUNTS = ("111111111111", "222222222222")
@@ -170,3 +171,10 @@ def test_files_not_written_a_document_a_line_are_read_whole(tmp_path: Path, pret
     assert Counter(r["eventid"] for r in result.table.to_pylist()) == expected
     assert result.stats.skipped == []
     assert result.stats.events_scanned == sum(expected.values())
+    # Ingest reads them the same way: the lake holds every event.
+    report = ingest(str(tmp_path / "AWSLogs"), tmp_path / "ws")
+    assert (report.events_read, report.files_skipped) == (sum(expected.values()), [])
+    with Session(logs=tmp_path, workspace=tmp_path / "ws") as session:
+        result = session.execute("SELECT eventid FROM cloudtrail_logs")
+    assert Counter(r["eventid"] for r in result.table.to_pylist()) == expected
+    assert result.stats.events_from_lake == sum(expected.values())

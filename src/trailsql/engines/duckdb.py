@@ -378,15 +378,19 @@ class DuckDBEngine:
 
     def why_no_events(self, paths: list[str]) -> dict[str, str]:
         """Why each of these JSON log files, read without a tally, gave no events."""
-        if not paths:
-            return {}
         shape = _string(json.dumps({"Records": ["JSON"]}))
-        found = self.con.execute(
-            f"SELECT filename, sum(len(from_json(json, {shape}).Records)) FROM read_json_objects("
-            f"[{', '.join(_string(p) for p in paths)}], format='unstructured', filename=true, "
-            f"maximum_object_size={MAX_OBJECT_BYTES}) GROUP BY filename"
-        ).fetchall()
-        return {path: _no_events(count) for path, count in found}
+        why: dict[str, str] = {}
+        # (Rare, small files: one at a time, so that one unreadable file names itself.)
+        for path in paths:
+            try:
+                row = self.con.execute(
+                    f"SELECT sum(len(from_json(json, {shape}).Records)) "
+                    f"FROM read_json_objects({_string(path)}, format='unstructured')"
+                ).fetchone()
+                why[path] = _no_events(None if row is None else row[0])
+            except duckdb.Error as error:
+                why[path] = _clean_message(error)
+        return why
 
     def _delimited_rows(self, scan: Scan, files: list[LogFile]) -> str:
         """Rows of a ``ROW FORMAT DELIMITED`` table: fields by position, misfits NULL as in Hive."""
