@@ -166,7 +166,8 @@ class Session:
 def _garbage_collector_paused() -> Iterator[None]:
     """No cycle collection while a plan lists its files: a listing makes an object or two per
     file, tens of thousands, none in a cycle, and the collections they would set off (walking
-    every object of the process, again and again) cost a fifth of a lake query's time."""
+    every object of the process, again and again) cost a fifth of a lake query's time. Cycles
+    planning leaves (sqlglot's trees) are collected after, as usual."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -111,8 +111,9 @@ class RunStats:
 def _lake_sql(scan: Scan, read: LakeRead) -> str:
     """The rows of lake files with the scan's columns, in the order of :meth:`DuckDBEngine._logs_sql`.
 
-    A column the table declares with fewer struct fields than the lake stores is cast to its
-    type, unless the query reads it only through declared fields.
+    A column the table declares with other types than the lake stores (a struct with fewer
+    fields) is cast to its type; a struct the query reads only through declared fields is
+    narrowed to those fields (see :func:`_fields_of`).
     """
     types = {name.lower(): typ for name, typ in scan.table.columns}
     declared = {name: duckdb_type(typ) for name, typ in types.items()}
