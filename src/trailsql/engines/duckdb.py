@@ -411,10 +411,10 @@ class DuckDBEngine:
         columns = [f"TRY_CAST(c{position[n]} AS {duckdb_type(types[n])}) AS {_quote(n.lower())}" for n in scan.columns]
         return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1)"
 
-    def _bad_file(self, scans: list[Scan], excluded: Collection[str], message: str) -> str | None:
-        """The file a DuckDB error message names, if it is one of the scans' files."""
+    def _bad_file(self, scans: list[Scan], known: Collection[str], message: str) -> str | None:
+        """The file a DuckDB error message names, if it is one of the scans' files not already ``known``."""
         for path in (f.path for f in _all_files(scans)):
-            if path not in excluded and path in message:
+            if path not in known and path in message:
                 return path
         return None
 

@@ -46,8 +46,13 @@ def walk_files(folder: Path | str) -> list[tuple[str, int, str]]:
                     found += walk_files(prefix + name)
             elif not name.endswith(".tmp"):
                 st = entry.stat()
-                found.append((prefix + name, st.st_size, f"{st.st_size}-{st.st_mtime_ns}"))
+                found.append((prefix + name, st.st_size, file_version(st)))
     return found
+
+
+def file_version(st: os.stat_result) -> str:
+    """A local file's version (see :class:`LogFile`): what changes when its content does."""
+    return f"{st.st_size}-{st.st_mtime_ns}"
 
 
 @contextlib.contextmanager
@@ -134,7 +139,7 @@ def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: List
                 continue
             st = entry.stat()
             path = prefix + name
-            files.append(LogFile(path, path, st.st_size, partition, f"{st.st_size}-{st.st_mtime_ns}"))
+            files.append(LogFile(path, path, st.st_size, partition, file_version(st)))
     listing.listed += listed
     listing.pruned += pruned
 
