@@ -150,8 +150,7 @@ class Session:
             raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
         with _garbage_collector_paused():
             plan = plan_query(statement, self)
-            if self.lake is not None:
-                self.lake.cover(plan.scans)
+            lake_warnings = self.lake.cover(plan.scans) if self.lake is not None else []
         for scan in plan.scans:  # S3 objects the lake does not hold are fetched now
             if any(f.remote for f in scan.listing.files):
                 self.s3().fetch(scan.listing)
@@ -159,7 +158,7 @@ class Session:
             raise BadInputError(plan.warnings[0])
         table, stats = self.engine.run(plan, strict=self.strict)
         table = table.rename_columns([c.lower() for c in table.column_names])
-        return Result(table, stats, plan.warnings)
+        return Result(table, stats, plan.warnings + lake_warnings)
 
 
 @contextlib.contextmanager

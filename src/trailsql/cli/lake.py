@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 import orjson
@@ -13,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from trailsql.lake import maintain
 from trailsql.lake.ingest import IngestOptions, Lake
 from trailsql.lake.ingest import ingest as ingest_logs
+
+T = TypeVar("T")
 
 _WORKSPACE = click.option(
     "--workspace", type=click.Path(file_okay=False), required=True, help="The workspace; the lake is <workspace>/lake."
@@ -57,6 +61,8 @@ def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | No
             report = ingest_logs(logs, workspace, options, advance)
     else:
         report = ingest_logs(logs, workspace, options)
+    for path, reason in report.repaired:
+        click.echo(f"repaired {path}: {reason}", err=True)
     for path, reason in report.files_skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
     click.echo(report.summary(), err=True)
@@ -76,6 +82,19 @@ def compact(workspace: str) -> None:
     )
 
 
+def _on_lake(workspace: str, action: Callable[[Lake], T], writer: bool) -> T:
+    """``action`` on the workspace's lake, opened (and locked if ``writer``) for it only."""
+    handle = Lake(workspace, writer=writer)
+    try:
+        return action(handle)
+    finally:
+        handle.close()
+
+
+def _print_json(rows: object) -> None:
+    sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
 @click.group()
 def lake() -> None:
     """Look after the workspace's Parquet lake."""
@@ -86,13 +105,9 @@ def lake() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def stats(workspace: str, fmt: str) -> None:
     """Events, files, bytes and date range per account and region."""
-    handle = Lake(workspace, writer=False)
-    try:
-        rows = maintain.stats(handle)
-    finally:
-        handle.close()
+    rows = _on_lake(workspace, maintain.stats, writer=False)
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(rows)
         return
     keys = ("account", "region", "events", "redelivered", "files", "bytes", "first_date", "last_date")
     click.echo("\t".join(keys))
@@ -111,3 +126,20 @@ def prune(workspace: str, older_than: str) -> None:
     finally:
         handle.close()
     click.echo(f"pruned {len(removed)} files", err=True)
+
+
+@lake.command()
+@_WORKSPACE
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def verify(workspace: str, fmt: str) -> None:
+    """Check every lake file's size, rows and SHA-256 against the manifest; exit 1 if any is damaged."""
+    damaged = _on_lake(workspace, maintain.verify, writer=True)  # it records hashes and marks
+    if fmt == "json":
+        _print_json(damaged)
+    else:
+        for row in damaged:
+            click.echo(f"damaged\t{row['path']}\t{row['problem']}")
+        if not damaged:
+            click.echo("the lake is sound", err=True)
+    if damaged:
+        raise SystemExit(1)

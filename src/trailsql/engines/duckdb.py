@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -132,7 +133,7 @@ def _lake_sql(scan: Scan, read: LakeRead) -> str:
         select.append(f"{_string(uri)} || source_path[{len(location) + 1}:] AS {_quote(PATH_COLUMN)}")
     elif scan.path:
         select.append(f"source_path AS {_quote(PATH_COLUMN)}")
-    files = "[" + ", ".join(_string(f) for f in read.files) + "]"
+    files = "[" + ", ".join(_path(f) for f in read.files) + "]"
     where = f" WHERE source_path IN ({', '.join(_string(u) for u in read.sources)})" if read.sources else ""
     return f"SELECT {', '.join(select)} FROM read_parquet({files}, hive_partitioning=false){where}"
 
@@ -176,6 +177,35 @@ def _string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _path(path: str) -> str:
+    """A file's path as a SQL string DuckDB's readers take for exactly that file.
+
+    DuckDB's readers expand ``*``, ``?`` and ``[...]`` in every path of a list, even when a
+    file is literally so named (``a*.json`` also reads ``ab.json``); each such character
+    is escaped as a one-character class (``[*]``), which matches only itself. ``{}`` and
+    ``\\`` are not special to DuckDB 2.0. Paths without them (all of CloudTrail's) are
+    passed as they are, so no directory is listed to glob them.
+
+    >>> _path("/l/a*b?[c].json")
+    "'/l/a[*]b[?][[]c].json'"
+    """
+    return _string(_GLOB.sub(r"[\1]", path))
+
+
+def _compression(path: str) -> str:
+    """The ``compression`` to read a file with, named for DuckDB's readers.
+
+    Their ``auto`` takes the suffix of the path cut at a ``?`` (as if a URL's query), so a
+    gzipped ``q?.json.gz`` was read as plain text; the suffix is read here instead, as
+    ``auto`` does for every other name (case-insensitive ``.gz``, ``.zst``).
+
+    >>> [_compression(p) for p in ("/l/q?.json.gz", "/l/A.JSON.GZ", "/l/a.json.zst", "/l/a.json")]
+    ['gzip', 'gzip', 'zstd', 'none']
+    """
+    lower = path.lower()
+    return "gzip" if lower.endswith(".gz") else "zstd" if lower.endswith(".zst") else "none"
+
+
 class _Tally:
     """Per-file counts reported by the scans while a query runs."""
 
@@ -195,7 +225,14 @@ class DuckDBEngine:
     """Runs plans on an in-process DuckDB with Trino's semantics switched on."""
 
     def __init__(self, threads: int | None = None) -> None:
-        self.con = duckdb.connect(config={"threads": threads} if threads else {})
+        # No extension is installed or loaded behind a query's back: trailsql needs none at run time.
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(config=config)
         self.con.execute("SET integer_division = true")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")  # our own progress, not DuckDB's, on stderr
@@ -353,11 +390,12 @@ class DuckDBEngine:
         # from_json needs at least one field; a query that names no column (count(*)) gets a small one.
         wanted = {table.json_key(n): _structure(types[n]) for n in scan.columns} or {"eventVersion": "VARCHAR"}
         readers = []
-        for group, limit, layout in _reader_groups(files, learnt):
-            file_list = "[" + ", ".join(_string(f.path) for f in group) + "]"
+        for group, limit, layout, compression in _reader_groups(files, learnt):
+            file_list = "[" + ", ".join(_path(f.path) for f in group) + "]"
             option = f", maximum_object_size={limit}" if limit else ""
             readers.append(
-                f"SELECT json, filename FROM read_json_objects({file_list}, format='{layout}', filename=true{option})"
+                f"SELECT json, filename FROM read_json_objects({file_list}, format='{layout}', "
+                f"compression='{compression}', filename=true{option})"
             )
         documents = " UNION ALL ".join(readers)
         if table.unwraps_records:
@@ -386,7 +424,7 @@ class DuckDBEngine:
             try:
                 row = self.con.execute(
                     f"SELECT sum(len(from_json(json, {shape}).Records)) "
-                    f"FROM read_json_objects({_string(path)}, format='unstructured')"
+                    f"FROM read_json_objects({_path(path)}, format='unstructured', compression='{_compression(path)}')"
                 ).fetchone()
                 why[path] = _no_events(None if row is None else row[0])
             except duckdb.Error as error:
@@ -400,7 +438,7 @@ class DuckDBEngine:
             raise NotSupportedError(f'"{RECORD_COLUMN}" of a delimited table')
         fields = {f"c{i}": "VARCHAR" for i in range(len(table.columns))}
         skip = int(table.properties.get("skip.header.line.count", "0"))
-        file_list = "[" + ", ".join(_string(f.path) for f in files) + "]"
+        file_list = "[" + ", ".join(_path(f.path) for f in files) + "]"
         reader = (
             f"read_csv({file_list}, delim={_string(table.delimiter or ',')}, header=false, skip={skip}, "
             f"columns={fields!r}, auto_detect=false, null_padding=true, strict_mode=false, quote='', escape='', "
@@ -412,26 +450,53 @@ class DuckDBEngine:
         return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1)"
 
     def _bad_file(self, scans: list[Scan], known: Collection[str], message: str) -> str | None:
-        """The file a DuckDB error message names, if it is one of the scans' files not already ``known``."""
-        for path in (f.path for f in _all_files(scans)):
-            if path not in known and path in message:
-                return path
+        """The file a DuckDB error message names, if it is one of the scans' files not already ``known``.
+
+        The name is parsed out of the message and compared whole (see :func:`_named_file`):
+        a substring test blamed a good ``a.json.gz`` for a bad ``a.json.gz.bak``.
+        """
+        named = _named_file(message)
+        paths = {f.path for f in _all_files(scans)} - set(known)
+        if named is not None:
+            return named if named in paths else None
+        # A message of a shape not parsed: read the files it may name one at a time.
+        return next((path for path in sorted(p for p in paths if p in message) if self._unreadable(path)), None)
+
+    def _unreadable(self, path: str) -> str | None:
+        """Why one JSON file cannot be read whole (None: it can)."""
+        try:
+            self.con.execute(
+                f"SELECT count(*) FROM read_json_objects({_path(path)}, format='unstructured', "
+                f"compression='{_compression(path)}', maximum_object_size={MAX_OBJECT_BYTES})"
+            ).fetchall()
+        except duckdb.Error as error:
+            return _clean_message(error)
         return None
 
     def _sweep(self, scans: list[Scan], excluded: dict[str, str]) -> dict[str, str]:
         """Read every remaining file once on its own, to find all the bad ones at once."""
         bad: dict[str, str] = {}
         for path in (f.path for f in _all_files(scans)):
-            if path in excluded:
-                continue
-            try:
-                self.con.execute(
-                    f"SELECT count(*) FROM read_json_objects({_string(path)}, format='unstructured', "
-                    f"maximum_object_size={MAX_OBJECT_BYTES})"
-                ).fetchall()
-            except duckdb.Error as error:
-                bad[path] = _clean_message(error)
+            why = None if path in excluded else self._unreadable(path)
+            if why is not None:
+                bad[path] = why
         return bad
+
+
+def _named_file(message: str) -> str | None:
+    """The file name a DuckDB reader error gives, whole, from its first line.
+
+    >>> _named_file('Invalid Input Error: Malformed JSON in file "/l/a.json.gz.bak", at byte 1 in line 2: x')
+    '/l/a.json.gz.bak'
+    >>> _named_file("IO Error: Unexpected end of GZIP stream: /l/X.json.gz")
+    '/l/X.json.gz'
+    """
+    line = message.strip().splitlines()[0] if message.strip() else ""
+    for pattern in _FILE_NAMED:
+        found = pattern.search(line)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _no_events(count: int | None) -> str:
@@ -444,14 +509,16 @@ def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
         yield from scan.listing.files
 
 
-def _reader_groups(files: list[LogFile], learnt: _Files) -> Iterator[tuple[list[LogFile], int | None, str]]:
-    """Files in groups that share one reader: ``maximum_object_size`` (None: DuckDB's default) and format."""
-    groups: dict[tuple[int | None, str], list[LogFile]] = {}
+def _reader_groups(files: list[LogFile], learnt: _Files) -> Iterator[tuple[list[LogFile], int | None, str, str]]:
+    """Files in groups that share one reader: ``maximum_object_size`` (None: DuckDB's default),
+    format and compression."""
+    groups: dict[tuple[int | None, str, str], list[LogFile]] = {}
     for f in files:
         whole = learnt.documents is None or f.path in learnt.documents
-        groups.setdefault((learnt.big.get(f.path), "unstructured" if whole else "newline_delimited"), []).append(f)
-    for (limit, layout), group in groups.items():
-        yield group, limit, layout
+        key = (learnt.big.get(f.path), "unstructured" if whole else "newline_delimited", _compression(f.path))
+        groups.setdefault(key, []).append(f)
+    for (limit, layout, compression), group in groups.items():
+        yield group, limit, layout, compression
 
 
 @dataclass
@@ -469,6 +536,17 @@ class _Files:
 
 
 _MALFORMED = re.compile(r'Malformed JSON in file "')
+
+#: Glob characters of DuckDB's file readers (see :func:`_path`).
+_GLOB = re.compile(r"([*?\[])")
+
+#: Where DuckDB's reader errors name the file: the whole name, up to the text that follows it.
+_FILE_NAMED = [
+    re.compile(r'in file "(.+)", at byte \d+'),
+    re.compile(r"GZIP[^:\"]*: (.+?)\s*$"),
+    re.compile(r'while reading file "(.+)" \(>\d+ bytes\)'),
+    re.compile(r'(?:file|File) "(.+)"'),
+]
 _TOO_BIG = re.compile(r'"maximum_object_size" of \d+ bytes exceeded while reading file "(.+?)" \(>(\d+) bytes\)')
 
 #: DuckDB errors that mean a construct we cannot run, and what to call it.

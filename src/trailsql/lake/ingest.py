@@ -33,10 +33,12 @@ old rows are taken out of the lake files that held them, in the same commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,7 +49,16 @@ from trailsql import schema
 from trailsql.catalog.table import default_table
 from trailsql.engines.duckdb import DuckDBEngine
 from trailsql.errors import CatalogError
-from trailsql.lake.manifest import STAGING_NAME, LakeFile, Manifest, SourceFile
+from trailsql.lake.check import quick_fault, unlinked_sources
+from trailsql.lake.manifest import (
+    DAMAGED_NAME,
+    MANIFEST_NAME,
+    STAGING_NAME,
+    LakeFile,
+    Manifest,
+    SourceFile,
+    file_sha256,
+)
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
 from trailsql.sources.s3 import S3Source
@@ -101,6 +112,8 @@ class IngestReport:
     batches: int = 0
     lake_files: int = 0
     cleaned: int = 0
+    #: Lake files found damaged (moved to ``_damaged/``, their sources read again), and why.
+    repaired: list[tuple[str, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     @property
@@ -255,14 +268,52 @@ class Lake:
             raise CatalogError(
                 f"the lake in {self.folder} is busy: another ingest, compact or prune is running"
             ) from None
-        self.manifest = Manifest(self.folder)
+        self.manifest = self._open_manifest(writer)
         #: Where S3 objects are fetched from, batch by batch.
         self.s3: S3Source | None = None
         self._crashes: dict[str, int] = {}
 
+    def _open_manifest(self, writer: bool) -> Manifest:
+        """The manifest; a writer that finds it unreadable (not a database, or its tables gone)
+        moves it aside to ``_damaged/`` and starts an empty one: the lake files it no longer
+        lists are then debris, and ingest reads their sources again."""
+        try:
+            manifest = Manifest(self.folder)
+            manifest.sources(), manifest.links(), manifest.lake_files()
+            return manifest
+        except sqlite3.DatabaseError:
+            if not writer:
+                raise
+        aside = self.folder / DAMAGED_NAME / f"{MANIFEST_NAME}.{time.time_ns()}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.folder / (MANIFEST_NAME + suffix), aside.with_name(aside.name + suffix))
+        return Manifest(self.folder)
+
     def close(self) -> None:
         self.manifest.close()
         self._lock.close()
+
+    def repair(self) -> list[tuple[str, str]]:
+        """Take out the lake files failing their quick check (or marked by ``lake verify``) and
+        forget the sources they, or lost links, held, so this run reads them again; the damaged
+        files are kept in ``_damaged/`` as evidence. Returns (lake file or source, why)."""
+        sources, links = self.manifest.sources(), self.manifest.links()
+        files = self.manifest.lake_files()
+        faults = {f.path: why for f in files if (why := quick_fault(self.folder, f)) is not None}
+        listed = {f.path for f in files}
+        faults |= {p: "linked but not listed by the manifest" for ps in links.values() for p in ps if p not in listed}
+        lost = unlinked_sources(sources, links, {f.path for f in files})
+        if not faults and not lost:
+            return []
+        held = {uri for uri, paths in links.items() if not faults.keys().isdisjoint(paths)}
+        for path in faults:
+            if (self.folder / path).exists():
+                (self.folder / DAMAGED_NAME / path).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.folder / path, self.folder / DAMAGED_NAME / path)
+        self.manifest.forget(faults, held | lost.keys())
+        return [*faults.items(), *lost.items()]
 
     def engine(self) -> DuckDBEngine:
         engine = DuckDBEngine(threads=self.options.threads)
@@ -295,7 +346,8 @@ class Lake:
     ) -> LakeFile:
         """The manifest's record of a file written at ``target``, to be renamed to ``relative``."""
         rows, redelivered, low, high = described
-        return LakeFile(relative, *partition, rows, redelivered, target.stat().st_size, low, high, batch_id, sorted)
+        size, digest = target.stat().st_size, file_sha256(target)
+        return LakeFile(relative, *partition, rows, redelivered, size, low, high, batch_id, sorted, digest)
 
     def describe(self, engine: DuckDBEngine, target: Path) -> tuple[int, int, str | None, str | None]:
         """A lake file's rows, redelivered rows, first and last event time."""
@@ -310,6 +362,7 @@ class Lake:
         """Ingest the new or changed files of ``listing``."""
         started = time.perf_counter()
         report = IngestReport(files_listed=len(listing.files))
+        report.repaired = self.repair()
         report.cleaned = len(self.manifest.clean())
         report.files_skipped.extend(listing.skipped)
         known = self.manifest.sources()
@@ -375,7 +428,10 @@ class Lake:
         con = engine.con
         rows = f"read_parquet({sql_string(str(whole))}, file_row_number=true)"
         counts = dict(con.execute(f"SELECT source_path, count(*) FROM {rows} GROUP BY 1").fetchall())
-        changed = [f.uri for f in batch if f.uri in known and not known[f.uri].pruned]
+        # Known by its source row or only by its links (a manifest whose sources were emptied):
+        # its old rows are taken out, and are no earlier delivery of its events.
+        linked = self.manifest.links()
+        changed = [f.uri for f in batch if (f.uri in known and not known[f.uri].pruned) or f.uri in linked]
         replaced, added, staged = self._take_out(engine, changed, staging, batch_id)
         lake_files = [f for f in self.manifest.lake_files() if f.path not in replaced]
         if placed:
@@ -398,7 +454,7 @@ class Lake:
                 for f in lake_files
                 if (f.account, f.region) == (account, region) and f.date in near
             ]
-            repeats = self._redeliveries(engine, rows, where, earlier, changed)
+            repeats = self._redeliveries(engine, rows, where, earlier, sorted({*changed, *counts}))
             target = staging / f"{index}.parquet"
             if placed and not repeats:
                 os.replace(whole, target)
@@ -451,7 +507,8 @@ class Lake:
 
         An event is delivered again when the lake already holds its eventID (for the same
         account and region, on the day or the days either side, outside the changed files
-        being read again), or an earlier row of the batch has it (earlier by log file, then
+        being read again, and outside the batch's own sources, whatever the manifest says of
+        them), or an earlier row of the batch has it (earlier by log file, then
         by position). A redelivery has the same eventTime, so only the lake's row groups
         over the batch's time range are read.
         """

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 
 from trailsql.errors import UsageError
+from trailsql.lake.check import full_fault, unlinked_sources
 from trailsql.lake.ingest import Lake, sql_list
-from trailsql.lake.manifest import STAGING_NAME, LakeFile
+from trailsql.lake.manifest import STAGING_NAME, LakeFile, file_sha256
 
 #: DuckDB's memory limit while compacting (peak RSS measured 808 MiB at 10M events).
 COMPACT_MEMORY_LIMIT = "640MB"
@@ -111,3 +112,25 @@ def prune(lake: Lake, older_than: dt.timedelta, today: dt.date | None = None) ->
     lake.manifest.mark_pruned(old)
     lake.manifest.clean()
     return old
+
+
+def verify(lake: Lake) -> list[dict[str, str]]:
+    """Every lake file checked in full (size, footer rows, SHA-256) and the manifest's links;
+    return what is damaged (``{"path", "problem"}``). A file whose hash was never recorded
+    (a lake made before hashes) and passes the other checks has it recorded now; a damaged
+    file is marked, so queries stop reading it and the next ingest repairs it."""
+    files = lake.manifest.lake_files()
+    damaged: list[dict[str, str]] = []
+    hashes: dict[str, str] = {}
+    marks: dict[str, str | None] = {}
+    for f in files:
+        fault = full_fault(lake.folder, f)
+        if fault is None and f.sha256 is None:
+            hashes[f.path] = file_sha256(lake.folder / f.path)
+        if fault is not None:
+            damaged.append({"path": f.path, "problem": fault})
+        marks[f.path] = fault
+    lost = unlinked_sources(lake.manifest.sources(), lake.manifest.links(), {f.path for f in files})
+    damaged += [{"path": uri, "problem": why} for uri, why in sorted(lost.items())]
+    lake.manifest.record_checks(hashes, marks)
+    return damaged

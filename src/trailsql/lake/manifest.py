@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,14 @@ from trailsql.errors import CatalogError
 MANIFEST_NAME = "_manifest.sqlite"
 #: Files being written: COPY writes here, then each file is renamed into its partition.
 STAGING_NAME = "_staging"
+#: Where a damaged lake file is moved when ingest repairs it (kept as evidence, never read).
+DAMAGED_NAME = "_damaged"
 #: Bumped when the manifest's tables change; an older lake is refused with a clear message.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Versions opened and migrated in place: 2 lacks ``lake_files.sha256`` and ``damaged``.
+_MIGRATIONS = {2: ("ALTER TABLE lake_files ADD COLUMN sha256 TEXT", "ALTER TABLE lake_files ADD COLUMN damaged TEXT")}
+#: What SQLite says when the disk is full (or the file cannot grow).
+_FULL = ("database or disk is full", "disk i/o error")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -46,7 +53,9 @@ CREATE TABLE IF NOT EXISTS lake_files (
     min_time TEXT,
     max_time TEXT,
     batch TEXT NOT NULL,
-    sorted INTEGER NOT NULL
+    sorted INTEGER NOT NULL,
+    sha256 TEXT,
+    damaged TEXT
 );
 CREATE TABLE IF NOT EXISTS links (
     location TEXT NOT NULL,
@@ -77,6 +86,9 @@ class LakeFile:
 
     ``redelivered`` counts its rows that are second deliveries of an event already in the
     lake; ``sorted`` says whether its rows are sorted by event time (compacted).
+    ``bytes``, ``rows`` and ``sha256`` are what was written, checked before the file is
+    trusted (``sha256`` is None in a lake made before they were recorded); ``damaged``
+    says why ``lake verify`` found it damaged.
     """
 
     path: str
@@ -90,6 +102,37 @@ class LakeFile:
     max_time: str | None
     batch: str
     sorted: bool = False
+    sha256: str | None = None
+    damaged: str | None = None
+
+
+_LAKE_FILE_COLUMNS = ", ".join(f.name for f in dataclasses.fields(LakeFile))
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's content, read in chunks (lake files may be large)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def writable(folder: Path) -> bool:
+    """Whether this process may create files in ``folder`` (a read-only mount says no, even to root)."""
+    return os.access(folder, os.W_OK) and not os.statvfs(folder).f_flag & os.ST_RDONLY
+
+
+def _connect(folder: Path, create: bool) -> sqlite3.Connection:
+    """The manifest's database; read only (``mode=ro``, or ``immutable`` when even its WAL
+    index cannot be made) when the folder is not writable, so a read-only workspace is queried."""
+    path = folder / MANIFEST_NAME
+    if create or writable(folder):
+        return sqlite3.connect(path, isolation_level=None)
+    mode = "ro" if (folder / (MANIFEST_NAME + "-shm")).exists() else "ro&immutable=1"
+    return sqlite3.connect(f"{path.absolute().as_uri()}?mode={mode}", isolation_level=None, uri=True)
+
+
+def full_disk(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed because the disk (or the file system) has no room."""
+    return any(text in str(error).lower() for text in _FULL)
 
 
 class Manifest:
@@ -99,17 +142,28 @@ class Manifest:
         self.folder = folder
         if create:
             folder.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(folder / MANIFEST_NAME, isolation_level=None)
+        self.db = _connect(folder, create)
+        self.read_only = not create and not writable(folder)
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         tables = self.db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        if tables and version != SCHEMA_VERSION:
+        if tables and version != SCHEMA_VERSION and version not in _MIGRATIONS:
             self.db.close()
             raise CatalogError(f"the lake in {folder} was made by another trailsql version: delete it and ingest again")
+        #: Columns a lake of an older version lacks until it is migrated (a reader does not migrate).
+        self._columns = [name for _, name, *_ in self.db.execute("PRAGMA table_info(lake_files)")]
+        if self.read_only:
+            return
         self.db.execute("PRAGMA synchronous=FULL")
+        if tables and version in _MIGRATIONS:
+            for statement in _MIGRATIONS[version]:
+                self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._columns = [f.name for f in dataclasses.fields(LakeFile)]
         if not tables:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._columns = [f.name for f in dataclasses.fields(LakeFile)]
 
     def close(self) -> None:
         self.db.close()
@@ -131,8 +185,10 @@ class Manifest:
 
     def lake_files(self, partitions: Iterable[tuple[str, str, str]] | None = None) -> list[LakeFile]:
         """The lake's files, all or those of the given (account, region, date) partitions."""
-        found = self.db.execute("SELECT * FROM lake_files ORDER BY path")
-        rows = [dataclasses.replace(LakeFile(*row), sorted=bool(row[-1])) for row in found]
+        names = [f.name for f in dataclasses.fields(LakeFile)]
+        select = ", ".join(n if n in self._columns else "NULL" for n in names)
+        found = self.db.execute(f"SELECT {select} FROM lake_files ORDER BY path")
+        rows = [dataclasses.replace(f, sorted=bool(f.sorted)) for f in (LakeFile(*row) for row in found)]
         if partitions is None:
             return rows
         wanted = set(partitions)
@@ -151,9 +207,7 @@ class Manifest:
         when they are gone); ``links`` are the (source, lake file) pairs of ``sources``.
         """
         replaced = replaced or {}
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as cur:
             for old, new in replaced.items():
                 if new is None:
                     cur.execute("DELETE FROM links WHERE path = ?", (old,))
@@ -166,21 +220,16 @@ class Manifest:
                 "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(s.location, s.version, s.size, s.events, s.batch, s.note, int(s.pruned)) for s in sources],
             )
+            marks = ", ".join("?" * len(dataclasses.fields(LakeFile)))
             cur.executemany(
-                "INSERT INTO lake_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO lake_files ({_LAKE_FILE_COLUMNS}) VALUES ({marks})",
                 [dataclasses.astuple(f) for f in added],
             )
             cur.executemany("INSERT OR IGNORE INTO links VALUES (?, ?)", list(links))
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
 
     def mark_pruned(self, paths: list[str]) -> None:
         """Remove lake files whose partitions retention dropped; their sources stay known but pruned."""
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as cur:
             for path in paths:
                 cur.execute(
                     "UPDATE sources SET pruned = 1 WHERE location IN (SELECT location FROM links WHERE path = ?)",
@@ -188,9 +237,42 @@ class Manifest:
                 )
                 cur.execute("DELETE FROM links WHERE path = ?", (path,))
                 cur.execute("DELETE FROM lake_files WHERE path = ?", (path,))
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
+
+    def record_checks(self, hashes: Mapping[str, str], damaged: Mapping[str, str | None]) -> None:
+        """Keep what ``lake verify`` found: hashes of files that had none, and why files are damaged."""
+        with self._transaction() as cur:
+            cur.executemany("UPDATE lake_files SET sha256 = ? WHERE path = ?", [(h, p) for p, h in hashes.items()])
+            cur.executemany("UPDATE lake_files SET damaged = ? WHERE path = ?", [(d, p) for p, d in damaged.items()])
+
+    def forget(self, paths: Iterable[str], locations: Iterable[str]) -> None:
+        """Take damaged lake files out, and mark the sources they held as not ingested (version
+        ``""``), so the next ingest reads those sources again and rewrites the other lake files
+        holding their rows without them."""
+        with self._transaction() as cur:
+            cur.executemany("DELETE FROM links WHERE path = ?", [(p,) for p in paths])
+            cur.executemany("DELETE FROM lake_files WHERE path = ?", [(p,) for p in paths])
+            cur.executemany("UPDATE sources SET version = '' WHERE location = ?", [(u,) for u in locations])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction, rolled back on any failure; a full disk is one clean error
+        (the lake is as it was before: the data written is debris the next run deletes)."""
+        cur = self.db.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            if full_disk(error):
+                raise CatalogError(
+                    f"the lake's manifest in {self.folder} could not be written ({error}): nothing was "
+                    "recorded; free some space and run the command again"
+                ) from None
             raise
 
     def clean(self) -> list[str]:
@@ -201,6 +283,8 @@ class Manifest:
             for name in filenames:
                 full = Path(dirpath) / name
                 relative = full.relative_to(self.folder).as_posix()
+                if relative.startswith(DAMAGED_NAME + "/"):
+                    continue
                 if relative.startswith(STAGING_NAME + "/") or (relative.endswith(".parquet") and relative not in known):
                     full.unlink()
                     removed.append(relative)

@@ -8,6 +8,11 @@ the last ingest, changed, skipped as bad, or pruned from the lake) are still rea
 the logs. The rows are exactly those of the log files, every delivery included, so a
 query gives the same answer with or without a lake.
 
+The lake is checked before it is trusted (:mod:`trailsql.lake.check`): a lake file whose
+size or footer row count is not what was written, or a source the manifest links to no
+lake file, is not read; its log files are, and the query says so in its warnings. An
+unreadable manifest means no lake, with a warning too.
+
 A scan reads the lake only when the lake holds what it asks: a JSON CloudTrail table
 whose columns the query names have the default table's types and JSON keys, and no
 ``"$record"`` (the lake does not keep each event's JSON text).
@@ -18,13 +23,16 @@ from __future__ import annotations
 import itertools
 import operator
 import os
+import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
 from trailsql import schema
 from trailsql.catalog.table import Table
+from trailsql.errors import CatalogError
+from trailsql.lake.check import quick_fault, unlinked_sources
 from trailsql.lake.ingest import lake_folder
-from trailsql.lake.manifest import MANIFEST_NAME, Manifest, SourceFile
+from trailsql.lake.manifest import MANIFEST_NAME, LakeFile, Manifest, SourceFile
 from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import Scan
 
@@ -75,6 +83,9 @@ class LakeReader:
         self._events: dict[str, int] = {}
         self._links: dict[str, list[str]] = {}
         self._sources_of: dict[str, set[str]] = {}
+        self._files: dict[str, LakeFile] = {}
+        #: What is wrong with the manifest itself, said by every query that would have read the lake.
+        self._faults: list[str] = []
 
     def close(self) -> None:
         if self._manifest is not None:
@@ -83,6 +94,18 @@ class LakeReader:
 
     def _load(self) -> bool:
         """Whether there is a lake; (re)reads the manifest if it changed."""
+        try:
+            return self._read_manifest()
+        except (sqlite3.DatabaseError, CatalogError) as error:
+            self.close()
+            self._version = -1
+            self._held, self._links, self._sources_of, self._files = {}, {}, {}, {}
+            self._faults = [
+                f"the lake's manifest is not trusted: unreadable ({error}); every log file is read from the logs"
+            ]
+            return True
+
+    def _read_manifest(self) -> bool:
         if self._manifest is None:
             if not (self.folder / MANIFEST_NAME).exists():
                 return False
@@ -90,21 +113,30 @@ class LakeReader:
         version = self._manifest.db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
             sources: dict[str, SourceFile] = self._manifest.sources()
-            self._held = {uri: f.version for uri, f in sources.items() if f.note is None and not f.pruned}
-            self._events = {uri: f.events for uri, f in sources.items()}
+            self._files = {f.path: f for f in self._manifest.lake_files()}
             self._links = self._manifest.links()
+            lost = unlinked_sources(sources, self._links, set(self._files))
+            self._held = {
+                uri: f.version for uri, f in sources.items() if f.note is None and not f.pruned and uri not in lost
+            }
+            self._events = {uri: f.events for uri, f in sources.items()}
             self._sources_of = defaultdict(set)
             for uri, paths in self._links.items():
                 for path in paths:
                     self._sources_of[path].add(uri)
+            self._faults = [
+                _fallback_warning("the lake's manifest", why, len(lost)) for why in sorted(set(lost.values()))
+            ]
             self._version = version
         return True
 
-    def cover(self, scans: list[Scan]) -> None:
-        """Move the log files of ``scans`` that the lake holds to lake reads."""
+    def cover(self, scans: list[Scan]) -> list[str]:
+        """Move the log files of ``scans`` that the lake holds, in lake files that pass their
+        checks, to lake reads; return the warnings saying which lake files were not trusted."""
         wanted = [s for s in scans if s.listing.files and not s.record and holds_columns(s.table, s.columns)]
         if not wanted or not self._load():
-            return
+            return []
+        warnings = list(self._faults)
         current = self._held.get
         for scan in wanted:
             files = scan.listing.files
@@ -113,11 +145,36 @@ class LakeReader:
             held = list(itertools.compress(files, ok))
             if not held:
                 continue
+            distrusted, said = self._distrusted({f.uri if f.remote else f.path for f in held})
+            warnings += said
+            if distrusted:
+                ok = [
+                    good and (f.uri if f.remote else f.path) not in distrusted
+                    for f, good in zip(files, ok, strict=True)
+                ]
+                held = list(itertools.compress(files, ok))
+                if not held:
+                    continue
             scan.listing.files = [f for f, good in zip(files, ok, strict=True) if not good]
             by_key = self._held_by_key(scan, held)
             scan.lake = self._reads(by_key)
             scan.lake_sources = len(held)
             scan.lake_events = sum(sum(map(self._events.__getitem__, locations)) for locations in by_key.values())
+        return list(dict.fromkeys(warnings))
+
+    def _distrusted(self, locations: set[str]) -> tuple[set[str], list[str]]:
+        """The sources among ``locations`` held in a lake file failing its quick check, and a
+        warning per such file. A loop over the lake files touched (few), not over log files."""
+        distrusted: set[str] = set()
+        said: list[str] = []
+        for path, sources in self._sources_of.items():
+            if sources.isdisjoint(locations):
+                continue
+            fault = quick_fault(self.folder, self._files[path])
+            if fault is not None:
+                distrusted |= sources
+                said.append(_fallback_warning(f"lake file {path}", fault, len(sources & locations)))
+        return distrusted, said
 
     def _held_by_key(self, scan: Scan, held: list[LogFile]) -> dict[_Key, set[str]]:
         """The locations of ``held`` by the partition values their rows take (and how ``"$path"`` shows them)."""
@@ -157,6 +214,15 @@ class LakeReader:
 
 
 _PARTITION = operator.attrgetter("partition")
+
+
+def _fallback_warning(what: str, why: str, sources: int) -> str:
+    """The warning of a query that read log files from the logs because the lake failed a check."""
+    return (
+        f"{what} is not trusted: {why}; {sources} log files are read from the logs instead "
+        "(`trailsql lake verify` tells more, `trailsql ingest` repairs it)"
+    )
+
 
 _Key = tuple[tuple[tuple[str, str | None], ...], tuple[str, str] | None]
 """A scan's partition values for a log file's rows, and how ``"$path"`` shows it (see :func:`shown_prefix`)."""
