@@ -86,6 +86,7 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
             if kind == "alert":
                 done = run_alerts(session, queries, given, channels, state, now)
                 outcome.update(findings=done.findings, new=done.new, sent=done.sent, spooled=list(done.spooled))
+                outcome.update(still_failing=list(done.still_failing), dropped=done.dropped)
             else:
                 report = build_report(session, queries, given, now)
                 fmt = _setting(event, "format", "html") or "html"

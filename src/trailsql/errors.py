@@ -30,6 +30,14 @@ class NotSupportedError(TrailsqlError):
         super().__init__(f"not supported: {what}")
 
 
+class SemanticError(TrailsqlError):
+    """A statement Athena's analyser rejects (an operator with no such argument types, a bad literal)."""
+
+
+class LimitError(TrailsqlError):
+    """A statement beyond a documented limit (nesting depth): refused with the limit, not a traceback."""
+
+
 class CatalogError(TrailsqlError):
     """A table, view or location that does not exist or cannot be created."""
 

@@ -2,7 +2,11 @@
 
 Values print as Athena prints them: a timestamp with time zone as
 ``2025-01-15 14:23:45.000 UTC``, a ROW as ``{arn=..., type=...}``, an ARRAY as
-``[a, b]``. CSV follows Athena's result files: a header row and every value quoted,
+``[a, b]``, a VARBINARY as its bytes in hex separated by spaces (``61 62``). JSON keeps
+Infinity and NaN as Athena's strings (``"Infinity"``, ``"-Infinity"``, ``"NaN"``), never null.
+Text meant for a terminal has its control and escape sequences removed
+(:func:`terminal_text`): a log field must not recolour, retitle or rewrite the screen.
+CSV follows Athena's result files: a header row and every value quoted,
 NULL left empty.
 """
 
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -37,8 +43,43 @@ def athena_text(value: Any) -> str | None:
             return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value) + "}"
         return "[" + ", ".join(_nested(v) for v in value) + "]"
     if isinstance(value, float):
-        return repr(value)
+        return _float_text(value) if not math.isfinite(value) else repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex(" ")
     return str(value)
+
+
+def _float_text(value: float) -> str:
+    """A non-finite double as Athena prints it.
+
+    >>> [_float_text(v) for v in (float("inf"), float("-inf"), float("nan"))]
+    ['Infinity', '-Infinity', 'NaN']
+    """
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+#: Terminal escape sequences (CSI ``ESC [``, OSC ``ESC ]`` up to BEL or ST, other two-byte
+#: ``ESC x``), then single control characters: C0 but tab and newline, DEL, C1, and the
+#: Unicode bidirectional overrides that reorder what a reader sees.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]?|\x9d[^\x07\x9c]*[\x07\x9c]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_text(value: Any) -> str:
+    r"""A value as :func:`athena_text` prints it, safe on a terminal: escape sequences (colours,
+    OSC 8 links, titles) and control characters (``\r``, BEL, backspace) removed.
+
+    >>> terminal_text("\x1b[31mred\x1b[0m ok\r\x07\x08")
+    'red ok'
+    >>> terminal_text("\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\")
+    'click'
+    """
+    text = athena_text(value)
+    return "" if text is None else _ESCAPES.sub("", text)
 
 
 def _nested(value: Any) -> str:
@@ -52,6 +93,8 @@ def json_value(value: Any) -> Any:
         return athena_text(value)
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, (float, bytes, bytearray, memoryview)):
+        return athena_text(value) if not isinstance(value, float) or not math.isfinite(value) else value
     if isinstance(value, dict):
         return {k.lower(): json_value(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -82,7 +125,7 @@ def write(table: pa.Table, fmt: str, out: IO[str]) -> None:
     elif fmt == "table":
         out.write("\t".join(names) + "\n")
         for row in rows(table):
-            out.write("\t".join(athena_text(row[n]) or "" for n in names) + "\n")
+            out.write("\t".join(terminal_text(row[n]) for n in names) + "\n")
     else:
         raise ValueError(f"unknown format {fmt}")
 

@@ -2,7 +2,9 @@
 
 A run first delivers what earlier runs spooled, then finds, then sends the findings not
 sent before as one message per channel. A channel that fails gets the message spooled in
-the workspace, and the run says so; the next run delivers it.
+the workspace, and the run says so; the next run delivers it. A channel's failure, whatever
+it is, stays that channel's: the others are still served. The spool is bounded
+(:class:`~trailsql.alerts.state.SpoolLimits`); what it drops is in the run's summary.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from trailsql import output
 from trailsql.alerts.channels import Channel, DeliveryError, Message
 from trailsql.alerts.report import Report, build_report, finding_time, render_html, render_markdown
-from trailsql.alerts.state import AlertState
+from trailsql.alerts.state import AlertState, SpoolLimits
 from trailsql.library.query import LibraryQuery
 from trailsql.library.run import Finding
 from trailsql.session import Session
@@ -29,6 +31,8 @@ class AlertReport:
     sent: dict[str, int] = field(default_factory=dict)
     spooled: dict[str, str] = field(default_factory=dict)
     caught_up: dict[str, int] = field(default_factory=dict)
+    still_failing: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
     failed_queries: list[str] = field(default_factory=list)
     still_spooled: int = 0
 
@@ -37,10 +41,17 @@ class AlertReport:
         out += [f"{name}: delivered {n} spooled message(s) from earlier runs" for name, n in self.caught_up.items()]
         out += [f"{name}: sent {n} finding(s)" for name, n in self.sent.items()]
         out += [f"{name}: FAILED, message spooled for the next run ({error})" for name, error in self.spooled.items()]
+        out += [f"{name}: spooled message(s) FAILED again ({error})" for name, error in self.still_failing.items()]
+        out += self.dropped
         out += [f"query failed: {q}" for q in self.failed_queries]
         if self.still_spooled:
             out.append(f"{self.still_spooled} message(s) wait in the spool")
         return out
+
+    @property
+    def undelivered(self) -> bool:
+        """A channel failed this run (new findings or the spool's): the run exits 3."""
+        return bool(self.spooled or self.still_failing or self.dropped)
 
 
 def message_for(findings: list[Finding], window_text: str, html: str | None = None) -> Message:
@@ -58,11 +69,14 @@ def message_for(findings: list[Finding], window_text: str, html: str | None = No
 
 
 def deliver(channel: Channel, message: Message) -> str | None:
-    """None if delivered, else why not."""
+    """None if delivered, else why not. Channels raise DeliveryError for what peers do; anything
+    else (a channel's own bug, a library's surprise) must not stop the other channels either."""
     try:
         channel.send(message)
     except DeliveryError as error:
         return str(error)
+    except Exception as error:
+        return f"{channel.name}: {type(error).__name__}: {error}"
     return None
 
 
@@ -81,18 +95,18 @@ def send_report(
     return errors
 
 
-def deliver_spooled(channels: Mapping[str, Channel], state: AlertState) -> dict[str, int]:
-    """Send what earlier runs spooled; how many messages each channel took."""
-    done: dict[str, int] = {}
+def deliver_spooled(channels: Mapping[str, Channel], state: AlertState, result: AlertReport) -> None:
+    """Send what earlier runs spooled: per channel how many it took (``caught_up``), or why it
+    failed again (``still_failing``: a channel that fails once is not tried again this run)."""
     for name, channel in channels.items():
         for spool_id, message in state.spooled(name):
             error = deliver(channel, message)
-            if error is None:
-                state.delivered(spool_id)
-                done[name] = done.get(name, 0) + 1
-            else:
+            if error is not None:
                 state.failed_again(spool_id, error)
-    return done
+                result.still_failing[name] = error
+                break
+            state.delivered(spool_id)
+            result.caught_up[name] = result.caught_up.get(name, 0) + 1
 
 
 def run_alerts(
@@ -103,8 +117,11 @@ def run_alerts(
     state: AlertState,
     now: dt.datetime | None = None,
     with_html: bool = True,
+    limits: SpoolLimits | None = None,
 ) -> AlertReport:
-    result = AlertReport(caught_up=deliver_spooled(channels, state))
+    """Deliver the spool, run ``queries``, send the new findings; the spool is then pruned to ``limits``."""
+    result = AlertReport()
+    deliver_spooled(channels, state, result)
     report = build_report(session, queries, given, now)
     result.failed_queries = [f"{run.query.id}: {run.error}" for run in report.runs if run.error]
     findings = report.findings
@@ -130,5 +147,6 @@ def run_alerts(
                 state.spool(name, message, error)
                 result.spooled[name] = error
         state.mark_sent([(f.key, f.query_id) for f in new])
+    result.dropped = state.prune(limits or SpoolLimits())
     result.still_spooled = state.spool_size()
     return result

@@ -14,31 +14,48 @@ Channels are named in the workspace's ``trailsql.toml``; secrets can stay out of
 
 Each channel sends one :class:`Message` per run: the new findings with their rows (a
 threshold detection's rows carry its counts).
+
+Every channel takes ``timeout`` (seconds, default :data:`TIMEOUT`): the whole delivery,
+not each socket read, must finish within it, so a peer that drips one header line at a
+time cannot hold a run. Whatever a peer answers (garbage, a short body, a dropped
+connection) is a :class:`DeliveryError`; a URL or a type that cannot work is a
+:class:`ChannelConfigError` when the settings are loaded, before anything runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import http.client
 import json
+import math
 import os
 import smtplib
+import socket
 import ssl
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 from trailsql.errors import CatalogError
 
-#: Seconds a channel waits for its peer before the delivery counts as failed (and is spooled).
-TIMEOUT = 15
+#: Seconds a whole delivery may take before it counts as failed (and is spooled); ``timeout`` per channel.
+TIMEOUT = 30.0
 
 
 class DeliveryError(Exception):
     """A channel could not deliver: the message is spooled and sent again on the next run."""
+
+
+class ChannelConfigError(CatalogError):
+    """A channel's settings cannot work (bad URL, unknown type): wrong usage, exit code 2."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -73,32 +90,116 @@ def _secret(config: dict[str, Any], key: str, required: bool = True) -> str | No
     if variable:
         value = os.environ.get(str(variable))
         if value is None and required:
-            raise CatalogError(f"channel setting {key}: environment variable {variable} is not set")
+            raise ChannelConfigError(f"channel setting {key}: environment variable {variable} is not set")
         return value
     if required:
-        raise CatalogError(f"channel setting {key} (or {key}_env) is missing")
+        raise ChannelConfigError(f"channel setting {key} (or {key}_env) is missing")
     return None
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
+def checked_url(name: str, url: str) -> str:
+    """``url`` if a POST to it can work (http or https, a host, a valid port), else a
+    configuration error naming the channel: found when the settings load, not at 3 a.m.
+
+    >>> checked_url("chat", "https://hooks.slack.com/services/T/B/X")
+    'https://hooks.slack.com/services/T/B/X'
+    >>> checked_url("chat", "hooks.slack.com/services/T")
+    Traceback (most recent call last):
+    ...
+    trailsql.alerts.channels.ChannelConfigError: channel chat: url must be http:// or https:// with a host (got 'hooks.slack.com/services/T')
+    """
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        parts = urllib.parse.urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = urllib.parse.urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ChannelConfigError(f"channel {name}: url must be http:// or https:// with a host (got {url!r})")
+    return url
+
+
+def checked_timeout(name: str, config: dict[str, Any]) -> float:
+    """The channel's ``timeout``: a positive, finite number of seconds."""
+    value = config.get("timeout", TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ChannelConfigError(f"channel {name}: timeout must be a positive number of seconds (got {value!r})")
+    return float(value)
+
+
+def _cut(sock: socket.socket | None) -> None:
+    """Unblock whatever reads or writes ``sock`` (it then raises OSError)."""
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, sock: Callable[[], socket.socket | None], what: str) -> Iterator[None]:
+    """Run the block within ``seconds`` overall, any failure a DeliveryError: per-read
+    timeouts restart on every byte a dripping peer sends, so a timer cuts the connection
+    when the time is up; and whatever a peer's answer makes the client raise
+    (BadStatusLine, IncompleteRead, a dropped connection, nonsense) fails this channel only."""
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        _cut(sock())
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+        if fired.is_set():  # a cut connection can read as a complete answer: it is not one
+            raise DeliveryError(f"{what}: no complete answer within {seconds:g} s")
+    except Exception as error:
+        if fired.is_set():
+            raise DeliveryError(f"{what}: no complete answer within {seconds:g} s") from None
+        if isinstance(error, DeliveryError):
+            raise
+        raise DeliveryError(f"{what}: {type(error).__name__}: {error}") from None
+    finally:
+        timer.cancel()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT) -> None:
+    """POST ``body``; any answer but a complete 2xx within ``timeout`` is a DeliveryError."""
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname or "", parts.port, timeout=timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        with deadline(timeout, lambda: connection.sock, f"POST {url}"):
+            connection.request("POST", path, body, {"Content-Type": "application/json", **headers})
+            response = connection.getresponse()
             response.read()
-    except (urllib.error.URLError, OSError) as error:
-        raise DeliveryError(f"POST {url}: {error}") from None
+            if not 200 <= response.status < 300:
+                raise DeliveryError(f"POST {url}: HTTP {response.status} {response.reason}")
+    finally:
+        connection.close()
+
+
+def slack_escape(text: str) -> str:
+    """``text`` shown as written in Slack: ``&``, ``<`` and ``>`` escaped as Slack's docs ask,
+    so a log field cannot ping ``<!channel>`` or plant a disguised link ``<http://evil|click>``.
+
+    >>> slack_escape("<!channel> & <http://evil|click>")
+    '&lt;!channel&gt; &amp; &lt;http://evil|click&gt;'
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass
 class SlackChannel:
-    """A Slack incoming webhook: the message as Slack mrkdwn text."""
+    """A Slack incoming webhook: the message as Slack mrkdwn text (escaped: nothing in it is markup)."""
 
     name: str
     url: str
+    timeout: float = TIMEOUT
 
     def send(self, message: Message) -> None:
-        text = f"*{message.subject}*\n{message.text}"
-        _post(self.url, json.dumps({"text": text[:39_000]}).encode(), {})
+        text = f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
+        _post(self.url, json.dumps({"text": text[:39_000]}).encode(), {}, self.timeout)
 
 
 @dataclass
@@ -108,6 +209,7 @@ class WebhookChannel:
     name: str
     url: str
     secret: str | None = None
+    timeout: float = TIMEOUT
 
     def send(self, message: Message) -> None:
         body = json.dumps({"subject": message.subject, "text": message.text, "findings": message.findings}, default=str)
@@ -116,13 +218,23 @@ class WebhookChannel:
             stamp = str(int(time.time()))
             digest = hmac.new(self.secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
             headers = {"X-Trailsql-Timestamp": stamp, "X-Trailsql-Signature": f"sha256={digest}"}
-        _post(self.url, body.encode(), headers)
+        _post(self.url, body.encode(), headers, self.timeout)
 
 
 def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     """What a receiver checks (constant-time): ``signature`` is ``sha256=<hex>`` of ``<timestamp>.<body>``."""
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(f"sha256={expected}", signature)
+
+
+class _SMTP(smtplib.SMTP):
+    """An SMTP client connected later, inside the deadline that can cut a dripping greeting
+    (``SMTP(host)`` connects in its constructor), that still knows its host as STARTTLS's
+    certificate check needs."""
+
+    def __init__(self, host: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._host = host
 
 
 @dataclass
@@ -138,6 +250,7 @@ class EmailChannel:
     username: str | None = None
     password: str | None = None
     cafile: str | None = None
+    timeout: float = TIMEOUT
 
     def send(self, message: Message) -> None:
         mail = EmailMessage()
@@ -147,15 +260,18 @@ class EmailChannel:
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
+        smtp = _SMTP(self.host, self.timeout)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT) as smtp:
+            with deadline(self.timeout, lambda: getattr(smtp, "sock", None), f"SMTP {self.host}:{self.port}"):
+                smtp.connect(self.host, self.port)
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.cafile))
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(mail)
-        except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryError(f"SMTP {self.host}:{self.port}: {error}") from None
+                smtp.quit()
+        finally:
+            smtp.close()
 
 
 @dataclass
@@ -181,11 +297,14 @@ class SnsChannel:
 
 
 def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
+    """The channel ``[channels.<name>]`` describes; settings that cannot work are refused here."""
     kind = config.get("type")
+    timeout = checked_timeout(name, config)
     if kind == "slack":
-        return SlackChannel(name, _secret(config, "url") or "")
+        return SlackChannel(name, checked_url(name, _secret(config, "url") or ""), timeout)
     if kind == "webhook":
-        return WebhookChannel(name, _secret(config, "url") or "", _secret(config, "secret", required=False))
+        url = checked_url(name, _secret(config, "url") or "")
+        return WebhookChannel(name, url, _secret(config, "secret", required=False), timeout)
     if kind == "email":
         to = config.get("to") or []
         return EmailChannel(
@@ -198,6 +317,7 @@ def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
             username=config.get("username"),
             password=_secret(config, "password", required=False),
             cafile=config.get("cafile"),
+            timeout=timeout,
         )
     if kind == "sns":
         return SnsChannel(
@@ -207,7 +327,7 @@ def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
             profile=config.get("profile"),
             endpoint_url=config.get("endpoint_url"),
         )
-    raise CatalogError(f"channel {name}: type must be one of sns, slack, webhook, email (got {kind!r})")
+    raise ChannelConfigError(f"channel {name}: type must be one of sns, slack, webhook, email (got {kind!r})")
 
 
 def channels_from_config(config: dict[str, Any]) -> dict[str, Channel]:

@@ -182,8 +182,25 @@ def render_csv(report: Report) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = output.athena_text(value)
-    return "" if text is None else text
+    """A value for the HTML report (autoescaped there): control characters and terminal escapes
+    removed, as nothing in a page should carry them."""
+    return output.terminal_text(value)
+
+
+#: What Markdown would read as markup in a table cell: HTML and entities, links and images,
+#: emphasis, code spans, the cell separator. Each is shown as written, backslash-escaped.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]()!|#~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def md_text(value: Any, limit: int | None = None) -> str:
+    r"""A log value as inert Markdown text on one line: no HTML, link, code span or cell break
+    a log field could plant; control characters (``\r`` too) and terminal escapes removed.
+
+    >>> md_text("[x](javascript:alert(1)) <script>|`")
+    '\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;script&gt;\\|\\`'
+    """
+    text = " ".join(output.terminal_text(value).split("\n"))[:limit]
+    return text.replace("\t", " ").translate(_MD_SPECIAL)
 
 
 def render_markdown(report: Report, max_rows: int = 20) -> str:
@@ -196,19 +213,17 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
             continue
         lines += [f"## {run.query.title} ({run.query.severity}, `{run.query.id}`)", ""]
         if run.error:
-            lines += [f"**failed:** {run.error}", ""]
+            lines += [f"**failed:** {md_text(run.error)}", ""]
             continue
         rows = run.rows
         if not rows:
             lines += ["No rows.", ""]
             continue
         names = list(rows[0])
-        lines.append("| " + " | ".join(names) + " |")
+        lines.append("| " + " | ".join(md_text(n) for n in names) + " |")
         lines.append("|" + "---|" * len(names))
         for row in rows[:max_rows]:
-            lines.append(
-                "| " + " | ".join(_cell(row[n]).replace("|", "\\|").replace("\n", " ")[:120] for n in names) + " |"
-            )
+            lines.append("| " + " | ".join(md_text(row[n], 120) for n in names) + " |")
         if len(rows) > max_rows:
             lines.append(f"\n…and {len(rows) - max_rows} more rows.")
         lines += ["", f"Again: `{run.query.command(run.params)}`", ""]

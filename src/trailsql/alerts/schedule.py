@@ -28,10 +28,10 @@ from typing import Any
 
 from croniter import croniter
 
-from trailsql.alerts.alert import deliver_spooled, run_alerts, send_report
+from trailsql.alerts.alert import AlertReport, deliver_spooled, run_alerts, send_report
 from trailsql.alerts.channels import Channel, channels_from_config
 from trailsql.alerts.report import build_report, render
-from trailsql.alerts.state import AlertState
+from trailsql.alerts.state import AlertState, SpoolLimits
 from trailsql.errors import CatalogError
 from trailsql.library.query import LibraryQuery, choose_queries
 from trailsql.session import Session
@@ -171,8 +171,11 @@ def job_runner(
             for line in done.lines():
                 print(f"{job.name}: {line}", flush=True)
             return
-        for name, count in deliver_spooled(pick(job), state).items():
-            print(f"{job.name}: {name}: delivered {count} spooled message(s) from earlier runs", flush=True)
+        caught_up = AlertReport()
+        deliver_spooled(pick(job), state, caught_up)
+        caught_up.dropped = state.prune(SpoolLimits())
+        for line in caught_up.lines()[1:]:  # not its "0 findings, 0 new": the report says what it found
+            print(f"{job.name}: {line}", flush=True)
         report = build_report(session, queries(job), given, now=scheduled)
         if job.output:
             target = workspace / job.output.format(date=f"{scheduled:%Y-%m-%d}", time=f"{scheduled:%H%M%S}")

@@ -1,6 +1,9 @@
 """What alerts remember, in ``<workspace>/alerts.sqlite``: findings already sent, messages a
 channel could not take (the spool), and when each scheduled job last ran.
 
+The spool is bounded (:class:`SpoolLimits`: attempts, age, messages per channel): a
+message past a limit is dropped, and what was dropped is returned so the run reports it.
+
 Delivery is at least once: a finding is marked sent after its message went out or was
 spooled, so a run killed between the two may send it again; no finding is lost.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from trailsql.alerts.channels import Message
@@ -32,6 +36,22 @@ CREATE TABLE IF NOT EXISTS job_runs (job TEXT PRIMARY KEY, last_scheduled TEXT N
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class SpoolLimits:
+    """How long a spooled message is kept: a peer down for good must not grow the spool forever
+    nor make every run retry a week of messages."""
+
+    attempts: int = 24
+    age: dt.timedelta = dt.timedelta(days=7)
+    per_channel: int = 100
+
+
+def _too_old(queued: str, now: dt.datetime, age: dt.timedelta) -> bool:
+    """Whether a message queued at ``queued`` (ISO, UTC) is older than ``age`` at ``now``."""
+    moment = dt.datetime.fromisoformat(queued)
+    return now - (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) > age
 
 
 class AlertState:
@@ -70,6 +90,28 @@ class AlertState:
 
     def failed_again(self, spool_id: int, error: str) -> None:
         self.db.execute("UPDATE spool SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, spool_id))
+
+    def prune(self, limits: SpoolLimits, now: dt.datetime | None = None) -> list[str]:
+        """Drop the messages past ``limits`` (the oldest first when a channel has too many);
+        one line per dropped message saying which and why."""
+        now = now or dt.datetime.now(dt.UTC)
+        rows = self.db.execute("SELECT id, channel, queued, attempts, last_error FROM spool ORDER BY id DESC")
+        kept: dict[str, int] = {}
+        dropped: list[tuple[int, str]] = []
+        for id_, channel, queued, attempts, error in rows.fetchall():
+            why = None
+            if attempts >= limits.attempts:
+                why = f"{attempts} failed attempts"
+            elif _too_old(queued, now, limits.age):
+                why = f"queued {queued}, older than {limits.age}"
+            elif kept.get(channel, 0) >= limits.per_channel:
+                why = f"more than {limits.per_channel} messages wait for {channel}"
+            if why is None:
+                kept[channel] = kept.get(channel, 0) + 1
+            else:
+                dropped.append((id_, f"{channel}: DROPPED spooled message {id_} ({why}; last error: {error})"))
+        self.db.executemany("DELETE FROM spool WHERE id = ?", [(id_,) for id_, _ in dropped])
+        return [line for _, line in reversed(dropped)]
 
     def spool_size(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM spool").fetchone()[0])

@@ -101,7 +101,7 @@ def alert(channel_names: tuple[str, ...], **where: Any) -> None:
             state.close()
     for line in done.lines():
         click.echo(line, err=True)
-    if done.spooled:
+    if done.undelivered:
         sys.exit(3)
 
 

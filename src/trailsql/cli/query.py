@@ -12,6 +12,7 @@ import click
 import orjson
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from trailsql import output
 from trailsql.errors import UsageError
@@ -52,7 +53,7 @@ def print_result(result: Result, fmt: str, out: IO[str], to_terminal: bool) -> N
     console = Console(file=out, width=None if to_terminal else 10_000, soft_wrap=not to_terminal)
     table = RichTable(*result.table.column_names, show_lines=False)
     for row in output.rows(result.table):
-        table.add_row(*[output.athena_text(v) or "" for v in row.values()])
+        table.add_row(*[Text(output.terminal_text(v)) for v in row.values()])  # Text: no rich markup
     console.print(table)
     console.print(f"({result.table.num_rows} rows)", style="dim")
 

@@ -292,4 +292,9 @@ CREATE OR REPLACE MACRO trino_window_sum(x BIGINT, s) AS (
 CREATE OR REPLACE MACRO trino_histogram(x) AS (
     map_from_entries(list_transform(map_entries(histogram(x)), lambda e: {'k': e.key, 'v': CAST(e.value AS BIGINT)}))
 );
+CREATE OR REPLACE MACRO trino_repeat(e, n) AS (
+    CASE WHEN n < 0 THEN trino_fail('count argument of repeat function must be greater than or equal to 0', [e])
+         WHEN n > 10000 THEN trino_fail('count argument of repeat function must be less than or equal to 10000', [e])
+         ELSE list_transform(range(n), lambda i: e) END
+);
 """

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from trailsql.errors import SqlSyntaxError
+from trailsql.errors import LimitError, SqlSyntaxError
 
 DIALECT = "athena"
+
+T = TypeVar("T")
+
+# sqlglot warns through ``logging`` ("contains unsupported syntax. Falling back to parsing as a
+# 'Command'"); such a statement is refused as not supported when it runs, so the warning is
+# dropped here instead of reaching the user's stderr through logging's last-resort handler.
+_SQLGLOT_LOG = logging.getLogger("sqlglot")
+_SQLGLOT_LOG.addHandler(logging.NullHandler())
+_SQLGLOT_LOG.propagate = False
+
+#: The deepest nesting of parentheses (and brackets) a statement may have. Athena runs IOC
+#: lists of thousands of ``OR`` terms and machine-written queries nest deeply; sqlglot
+#: recurses once or more per level, so parsing, planning and printing run in a thread with
+#: a stack and recursion limit sized for this depth (see :func:`run_deep`).
+MAX_NESTING = 500
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 100_000
+_DEEP = threading.Lock()
+_DEEP_THREAD = "trailsql-deep"
+_OPENING = {TokenType.L_PAREN, TokenType.L_BRACKET}
+_CLOSING = {TokenType.R_PAREN, TokenType.R_BRACKET}
 
 #: What a statement may be; anything else (``SELEC x`` parses as an alias) is a syntax error.
 STATEMENTS = (
@@ -86,8 +112,52 @@ def _unterminated(sql: str) -> tuple[int, int] | None:
     return None
 
 
+def run_deep(function: Callable[[], T]) -> T:
+    """``function()`` run in a thread with a big stack and a raised recursion limit.
+
+    sqlglot recurses per level of nesting (about 50 parentheses or 1,000 ``OR`` terms exhaust
+    Python's default limit); the main thread's stack is too small to raise the limit safely,
+    a thread's is ours to choose. The limit is process-wide, so it is raised only while the
+    thread runs (one at a time) and restored after. Running out even so is a clean error.
+    """
+    if threading.current_thread().name == _DEEP_THREAD:
+        return function()  # already deep: a view's query parsed while planning
+    outcome: list[tuple[bool, object]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function()))
+        except RecursionError:
+            outcome.append((False, LimitError(f"query too deeply nested: more than {MAX_NESTING} levels")))
+        except BaseException as error:  # handed to the caller's thread as it is
+            outcome.append((False, error))
+
+    with _DEEP:
+        previous_stack, previous_limit = threading.stack_size(_STACK_BYTES), sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
+        try:
+            thread = threading.Thread(target=target, name=_DEEP_THREAD)
+            thread.start()
+            thread.join()
+        finally:
+            threading.stack_size(previous_stack)
+            sys.setrecursionlimit(previous_limit)
+    ok, value = outcome[0]
+    if not ok:
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]
+
+
 def parse(sql: str) -> list[exp.Expr]:
     """Every statement in ``sql``; a syntax error names its line and column."""
+    if "\x00" in sql:
+        raise SqlSyntaxError("a NUL character in the statement", *_advance(1, 1, sql[: sql.index("\x00")]))
+    return run_deep(lambda: _parse(sql))
+
+
+def _parse(sql: str) -> list[exp.Expr]:
+    """:func:`parse`, in a thread deep enough for it."""
+    _refuse_deep_nesting(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except ParseError as error:
@@ -108,13 +178,37 @@ def parse(sql: str) -> list[exp.Expr]:
     return statements
 
 
+def _refuse_deep_nesting(sql: str) -> None:
+    """More than :data:`MAX_NESTING` open parentheses is refused before sqlglot recurses into them."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql)
+    except TokenError:
+        return  # the parser names the unterminated quote
+    depth = 0
+    for token in tokens:
+        depth += (token.token_type in _OPENING) - (token.token_type in _CLOSING)
+        if depth > MAX_NESTING:
+            raise LimitError(f"query too deeply nested: more than {MAX_NESTING} levels (line {token.line})")
+
+
 def _refuse_adjacent_strings(sql: str) -> None:
-    """``'a' 'b'``: sqlglot joins adjacent string literals into one; Trino's grammar rejects them."""
+    """Token sequences sqlglot accepts and Trino's grammar rejects.
+
+    ``'a' 'b'`` (sqlglot joins adjacent string literals), ``a , , b`` (sqlglot drops the empty
+    item) and ``$$abc$$`` (a dollar-quoted string in PostgreSQL and DuckDB; Trino identifiers do
+    not start with ``$``).
+    """
     previous = None
     for token in sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql):
+        column = token.col - len(token.text) + 1
         if previous is not None and previous.token_type == token.token_type == TokenType.STRING:
-            column = token.col - len(token.text) - 1
-            raise SqlSyntaxError(f"mismatched input ''{token.text}'': two string literals in a row", token.line, column)
+            raise SqlSyntaxError(
+                f"mismatched input ''{token.text}'': two string literals in a row", token.line, column - 2
+            )
+        if previous is not None and previous.token_type == token.token_type == TokenType.COMMA:
+            raise SqlSyntaxError("mismatched input ',': an empty item in a list", token.line, column)
+        if token.token_type == TokenType.VAR and token.text.startswith("$"):
+            raise SqlSyntaxError(f"token recognition error at: '{token.text[:20]}'", token.line, column)
         previous = token
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,12 @@ from sqlglot import exp
 from trailsql.catalog import projection
 from trailsql.catalog.table import Table
 from trailsql.catalog.workspace import Partition
-from trailsql.errors import CatalogError
+from trailsql.errors import CatalogError, NotSupportedError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct
 from trailsql.sources import local
 from trailsql.sources.files import LakeRead, Listing, LogFile
 from trailsql.sources.s3 import S3Source
-from trailsql.sql.parse import parse_one
+from trailsql.sql.parse import parse_one, run_deep
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
 from trailsql.sql.transforms import to_duckdb
 
@@ -129,9 +130,53 @@ def expand_views(tree: exp.Expr, catalog: Catalog) -> exp.Expr:
     raise CatalogError(f"views nest deeper than {_MAX_VIEW_DEPTH} levels (a view that names itself?)")
 
 
+#: DuckDB functions that read files, run SQL text, or show the engine's settings and catalog.
+#: Trino has none of these names; only trailsql's own scans may reach DuckDB's file access.
+_ENGINE_FUNCTIONS = re.compile(
+    r"(read_\w*|parquet_\w*|duckdb_\w*|pragma_\w*|iceberg_\w*|delta_\w*|sqlite_\w*|postgres_\w*|mysql_\w*"
+    r"|glob|query|query_table|sniff_csv|current_setting|getenv|getvariable|which_secret|load_aws_credentials"
+    r"|json_execute_serialized_sql|json_serialize_sql|json_deserialize_sql|checkpoint|force_checkpoint"
+    r"|enable_\w*|disable_\w*|install_\w*|load_\w*|current_schemas?|current_database|error)"
+)
+
+
+def _function_name(node: exp.Func) -> str:
+    """The name a call is written with: an unknown function's own, else sqlglot's for its class."""
+    return node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+
+
+def refuse_engine_access(tree: exp.Expr) -> None:
+    """User SQL (and the views and library queries it expands to) may not reach DuckDB's files.
+
+    A function in FROM is a table function (``read_text('/proc/self/environ')``); Athena's FROM
+    takes tables, views, subqueries and UNNEST only, so every one is refused. Scalar calls of
+    DuckDB's file, SQL-text and settings functions are refused by name.
+
+    >>> refuse_engine_access(parse_one("SELECT * FROM read_csv('/etc/shadow')"))
+    Traceback (most recent call last):
+    ...
+    trailsql.errors.NotSupportedError: not supported: table function READ_CSV in FROM (Athena reads tables, views and UNNEST)
+    """
+    for ref in tree.find_all(exp.Table):
+        if isinstance(ref.this, exp.Func):
+            name = _function_name(ref.this)
+            raise NotSupportedError(f"table function {name} in FROM (Athena reads tables, views and UNNEST)")
+    for call in tree.find_all(exp.Func):
+        name = _function_name(call)
+        if _ENGINE_FUNCTIONS.fullmatch(name.lower()):
+            raise NotSupportedError(f"function {name}: not a Trino function")
+
+
 def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
-    """The plan for a query over the tables and views of ``catalog``."""
+    """The plan for a query over the tables and views of ``catalog``, made in a thread deep
+    enough for a deeply nested query (see :func:`trailsql.sql.parse.run_deep`)."""
+    return run_deep(lambda: _plan_query(statement, catalog))
+
+
+def _plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
+    """:func:`plan_query`."""
     tree = expand_views(statement.copy(), catalog)
+    refuse_engine_access(tree)
     refuse_select_aliases_in_filters(tree, catalog)
     names = _referenced_names(tree)
     read_all = _reads_all_columns(tree)

@@ -25,7 +25,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from trailsql.errors import NotSupportedError
+from trailsql.errors import NotSupportedError, SemanticError
 
 Transform = Callable[[exp.Expr], exp.Expr]
 
@@ -448,6 +448,62 @@ def trino_only_functions(node: exp.Expr) -> exp.Expr:
     """
     if isinstance(node, exp.Anonymous) and node.name.lower() in MACRO_FUNCTIONS:
         return _call("trino_" + node.name.lower(), *node.expressions)
+    return node
+
+
+def repeat(node: exp.Expr) -> exp.Expr:
+    """Trino's ``repeat(element, count)`` is an array of ``count`` elements; DuckDB's repeats a string.
+
+    >>> from sqlglot import parse_one
+    >>> repeat(parse_one("repeat('ab', 3)", read="athena")).sql("duckdb")
+    "TRINO_REPEAT('ab', 3)"
+    """
+    if isinstance(node, exp.Repeat):
+        return _call("trino_repeat", node.this, node.args.get("times"))
+    return node
+
+
+def typeof(node: exp.Expr) -> exp.Expr:
+    """Trino's ``typeof`` names types its own way (``varchar(2)``, ``integer``, ``row(a integer)``);
+    DuckDB's (``VARCHAR``, ``INTEGER``, ``STRUCT(...)``) would differ, and string lengths are
+    not tracked here: refused."""
+    if isinstance(node, exp.Typeof):
+        raise NotSupportedError("typeof (Trino's type names, such as varchar(2), are not tracked)")
+    return node
+
+
+def _is_number(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string
+
+
+def concat_operands(node: exp.Expr) -> exp.Expr:
+    """Trino has no ``||`` of varchar and a number (``'x' || 1``: no operator); DuckDB casts the number.
+
+    Only literal numbers are recognised; a numeric column is not (types are not inferred).
+    """
+    if isinstance(node, exp.DPipe) and (_is_number(node.this) or _is_number(node.expression)):
+        raise SemanticError("Unexpected parameters (varchar, integer) for function concat: cast the number to varchar")
+    return node
+
+
+#: Trino's decimal precision: an exact number literal of more digits does not fit any type.
+MAX_DECIMAL_DIGITS = 38
+
+
+def numeric_literal_range(node: exp.Expr) -> exp.Expr:
+    """A literal of more than 38 digits is Trino's error; DuckDB reads it as a double or a blob.
+
+    >>> numeric_literal_range(exp.Literal.number("1" * 39))
+    Traceback (most recent call last):
+    ...
+    trailsql.errors.SemanticError: Invalid numeric literal: 111111111111111111111111111111111111111 (more than 38 digits)
+    """
+    if _is_number(node) and "e" not in str(node.this).lower():
+        digits = sum(c.isdigit() for c in str(node.this).lstrip("0."))
+        if digits > MAX_DECIMAL_DIGITS:
+            raise SemanticError(
+                f"Invalid numeric literal: {str(node.this)[:60]} (more than {MAX_DECIMAL_DIGITS} digits)"
+            )
     return node
 
 
@@ -965,6 +1021,10 @@ TRANSFORMS: tuple[Transform, ...] = (
     json_size,
     json_array_contains,
     trino_only_functions,
+    repeat,
+    typeof,
+    concat_operands,
+    numeric_literal_range,
     date_diff,
     regexp_extract,
     regexp_extract_all,
