@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from sqlglot import exp
 
-from trailsql.catalog.table import Table
+from trailsql.catalog.table import Table, partition_value
 from trailsql.errors import CatalogError, NotSupportedError
 
 #: Athena refuses queries whose projection would enumerate more partitions than this.
@@ -84,7 +84,9 @@ def _column(table: Table, name: str, injected: list[str], now: datetime) -> Colu
     props = table.properties
     kind = props.get(f"projection.{name}.type", "").lower()
     if kind == "enum":
-        values = [v.strip() for v in props.get(f"projection.{name}.values", "").split(",") if v.strip()]
+        values = [
+            partition_value(name, v.strip()) for v in props.get(f"projection.{name}.values", "").split(",") if v.strip()
+        ]
         return Column(name, lambda: values, len(values))
     if kind == "integer":
         low, high = (int(v) for v in props[f"projection.{name}.range"].split(","))
@@ -109,8 +111,35 @@ def _column(table: Table, name: str, injected: list[str], now: datetime) -> Colu
 
         return Column(name, dates, size)
     if kind == "injected":
-        return Column(name, lambda: injected, len(injected))
+        checked = [partition_value(name, v) for v in injected]
+        return Column(name, lambda: checked, len(checked))
     raise NotSupportedError(f"partition projection type '{kind}' for column {name}")
+
+
+def _checked_column(table: Table, name: str, injected: list[str], now: datetime) -> Column:
+    """A projected column, or a clear error naming the property a broken DDL lacks or spoils
+    (not a KeyError or ValueError traceback on every query)."""
+    try:
+        return _column(table, name, injected, now)
+    except KeyError as error:
+        raise CatalogError(f"partition projection of column {name}: missing table property {error.args[0]}") from None
+    except ValueError as error:
+        raise CatalogError(f"partition projection of column {name}: invalid property value ({error})") from None
+
+
+def validate(table: Table, now: datetime | None = None) -> None:
+    """Refuse a projected table whose properties cannot project, when it is created.
+
+    Every column's projection is built (and a date range parsed); the location template may
+    name only partition columns.
+    """
+    now = now or datetime.now(UTC)
+    for name in table.partition_names:
+        _checked_column(table, name, ["x"], now)
+    template = table.properties.get("storage.location.template", "")
+    unknown = [n for _, n in _template_pieces(template) if n is not None and n not in table.partition_names]
+    if unknown:
+        raise CatalogError(f"storage.location.template names ${{{unknown[0]}}}, which is not a partition column")
 
 
 def _delta(unit: str, amount: int) -> relativedelta:
@@ -161,7 +190,7 @@ def partitions(
                 f"CONSTRAINT_VIOLATION: For the injected projected partition column {name}, "
                 "the WHERE clause must contain only static equality conditions, and at least one such condition must be present."
             )
-        columns.append(_column(table, name, injected, now))
+        columns.append(_checked_column(table, name, injected, now))
     total = 1
     for column in columns:
         total *= max(column.size, 1)

@@ -17,9 +17,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from trailsql import schema
+from trailsql.catalog import projection
 from trailsql.catalog.ddl import table_from_ddl
-from trailsql.catalog.table import Table
-from trailsql.catalog.workspace import Partition, Workspace
+from trailsql.catalog.table import Table, partition_value
+from trailsql.catalog.workspace import Partition, Workspace, identifier
 from trailsql.errors import CatalogError, NotSupportedError
 
 
@@ -41,14 +42,23 @@ def run(statement: exp.Expr, text: str, workspace: Workspace) -> pa.Table | None
     if isinstance(statement, exp.Alter) and statement.kind == "TABLE":
         return _alter(statement, workspace)
     if isinstance(statement, exp.Describe):
-        return _describe(_existing(workspace, statement.this.name))
+        return _describe(_existing(workspace, _table_name(statement.this)))
     if isinstance(statement, exp.Command):
         return _command(statement.name.upper(), _command_text(statement), text, workspace)
     return None
 
 
+def _table_name(node: exp.Expr) -> str:
+    """The name of the table a parsed statement names, every part (``db.table``) checked to be
+    an identifier before anything looks for it on disk."""
+    parts = node.parts if isinstance(node, exp.Table) else [node]
+    for part in parts:
+        identifier(part.name)
+    return identifier(node.name)
+
+
 def _existing(workspace: Workspace, name: str) -> Table:
-    table = workspace.tables.get(name.lower())
+    table = workspace.tables.get(identifier(name))
     if table is None:
         raise CatalogError(f"TABLE_NOT_FOUND: Table '{name}' does not exist")
     return table
@@ -58,16 +68,19 @@ def _create(statement: exp.Create, text: str, workspace: Workspace) -> pa.Table:
     kind = (statement.kind or "").upper()
     if kind == "TABLE":
         target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
-        name = target.name.lower()
+        name = _table_name(target)
         if statement.args.get("exists") and name in workspace.tables:
             return message(f"table {name} exists")
         if not isinstance(statement.this, exp.Schema):
             raise NotSupportedError("CREATE TABLE AS SELECT (CTAS)")
         table = table_from_ddl(statement, text)
+        workspace.resolve(table.location)  # (a location that leaves its mapped folder is refused)
+        if table.projected:
+            projection.validate(table)
         workspace.save_table(table)
         return message(f"table {table.name} created")
     if kind == "VIEW":
-        name = statement.this.name.lower()
+        name = _table_name(statement.this)
         query = statement.expression
         if name in workspace.views and not statement.args.get("replace"):
             raise CatalogError(f"View '{name}' already exists")
@@ -83,7 +96,7 @@ def _drop(statement: exp.Drop, workspace: Workspace) -> pa.Table:
     target = statement.this or (statement.args.get("tables") or [None])[0]
     if target is None:
         raise NotSupportedError(f"DROP {kind} without a name")
-    name = target.name.lower()
+    name = _table_name(target)
     store = workspace.tables if kind == "TABLE" else workspace.views if kind == "VIEW" else None
     if store is None:
         raise NotSupportedError(f"DROP {kind}")
@@ -100,12 +113,12 @@ def _partition_values(spec: exp.Expr) -> tuple[tuple[str, str], ...]:
     for eq in spec.expressions:
         if not isinstance(eq, exp.EQ):
             raise NotSupportedError(f"partition spec {eq.sql('athena')}")
-        values.append((eq.this.name.lower(), eq.expression.name))
+        values.append((eq.this.name.lower(), partition_value(eq.this.name, eq.expression.name)))
     return tuple(values)
 
 
 def _alter(statement: exp.Alter, workspace: Workspace) -> pa.Table:
-    table = _existing(workspace, statement.this.name)
+    table = _existing(workspace, _table_name(statement.this))
     actions = statement.args.get("actions") or []
     if actions and all(isinstance(a, exp.AddPartition) for a in actions):
         specs = []
@@ -137,14 +150,31 @@ def _command_text(statement: exp.Command) -> str:
     return str(rest or "").strip()
 
 
-_NAME = r"((?:[`\"]?[\w\-$]+[`\"]?\.)*[`\"]?[\w\-$]+[`\"]?)"
+_PART = r"(?:`[^`]*`|\"[^\"]*\"|[^\s.`\"()]+)"
+_NAME = rf"({_PART}(?:\.{_PART})*)"
 _ADD = re.compile(rf"^TABLE\s+{_NAME}\s+ADD\s+(IF\s+NOT\s+EXISTS\s+)?(PARTITION.*)$", re.IGNORECASE | re.DOTALL)
 _PARTITION = re.compile(r"PARTITION\s*\((.*?)\)\s*(?:LOCATION\s*'([^']*)')?", re.IGNORECASE | re.DOTALL)
 _VALUE = re.compile(r"[`\"]?(\w+)[`\"]?\s*=\s*(?:'((?:[^']|'')*)'|\"([^\"]*)\"|([^,\s]+))")
 
 
 def _bare(name: str) -> str:
-    return name.split(".")[-1].strip('`"').lower()
+    """The table name of a command's ``[db.]table``, every part checked to be an identifier.
+
+    >>> _bare('mydb."Trail"')
+    'trail'
+    """
+    if not re.fullmatch(_NAME, name.strip()):
+        identifier(name.strip())
+    parts = [part.strip('`"') for part in re.findall(_PART, name.strip())]
+    for part in parts:
+        identifier(part)
+    return identifier(parts[-1])
+
+
+def _name_after(words: str, rest: str) -> str:
+    """The checked table name that follows the keywords ``words`` (a regex) in a command."""
+    match = re.match(rf"{words}\s+({_PART}(?:\.{_PART})*)", rest, re.IGNORECASE)
+    return _bare(match.group(1) if match else rest)
 
 
 def _command(word: str, rest: str, text: str, workspace: Workspace) -> pa.Table:
@@ -165,7 +195,7 @@ def _command(word: str, rest: str, text: str, workspace: Workspace) -> pa.Table:
 def _spec_values(spec: str) -> tuple[tuple[str, str], ...]:
     """``region='us-east-1', year=2019`` as (column, value) pairs."""
     return tuple(
-        (key.lower(), quoted.replace("''", "'") if quoted or not (dq or bare) else dq or bare)
+        (key.lower(), partition_value(key, quoted.replace("''", "'") if quoted or not (dq or bare) else dq or bare))
         for key, quoted, dq, bare in _VALUE.findall(spec)
     )
 
@@ -183,6 +213,7 @@ def _add_partitions(
         if any(p.values == values for p in partitions):
             continue
         where = location or table.location.rstrip("/") + "".join(f"/{k}={v}" for k, v in values) + "/"
+        workspace.resolve(where)  # (a location that leaves its mapped folder is refused)
         partitions.append(Partition(values, where))
         added += 1
     workspace.set_partitions(table.name, partitions)
@@ -224,12 +255,12 @@ def _show(rest: str, workspace: Workspace) -> pa.Table:
     if head == "VIEWS":
         return _rows(views=sorted(workspace.views))
     if head == "PARTITIONS" and len(words) > 1:
-        table = _existing(workspace, _bare(words[1]))
+        table = _existing(workspace, _name_after("PARTITIONS", rest))
         return _rows(
             partition=["/".join(f"{k}={v}" for k, v in p.values) for p in workspace.partitions.get(table.name, [])]
         )
     if head == "CREATE" and len(words) > 2 and words[1].upper() in ("TABLE", "VIEW"):
-        name = _bare(words[2])
+        name = _name_after(r"CREATE\s+\w+", rest)
         if words[1].upper() == "VIEW":
             if name not in workspace.views:
                 raise CatalogError(f"View '{name}' does not exist")
@@ -237,7 +268,7 @@ def _show(rest: str, workspace: Workspace) -> pa.Table:
         table = _existing(workspace, name)
         return _rows(createtab_stmt=[table.ddl or ""])
     if head == "COLUMNS" and len(words) > 2:
-        table = _existing(workspace, _bare(words[2]))
+        table = _existing(workspace, _name_after(r"COLUMNS\s+\w+", rest))
         return _rows(field=[n.lower() for n, _ in table.columns] + list(table.partition_names))
     raise NotSupportedError(f"SHOW {head}")
 

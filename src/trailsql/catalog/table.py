@@ -5,7 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trailsql import schema
+from trailsql.errors import CatalogError
 from trailsql.schema import HiveType
+
+
+def partition_value(column: str, value: str) -> str:
+    """A partition value given by a user (DDL, ``ALTER TABLE``, an injected predicate), once
+    it is known not to be a path: it is joined into a location, where ``/``, ``..`` or NUL
+    would reach files outside the table.
+
+    >>> partition_value("account", "123456789012")
+    '123456789012'
+    """
+    if "/" in value or ".." in value or "\x00" in value:
+        raise CatalogError(f"partition value {value!r} of {column} is not allowed: it may not hold '/', '..' or NUL")
+    return value
 
 
 @dataclass(frozen=True)

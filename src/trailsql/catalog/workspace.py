@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,39 @@ from trailsql.catalog.table import Table
 from trailsql.errors import CatalogError
 
 CONFIG_FILE = "trailsql.toml"
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def identifier(name: str) -> str:
+    """A table or view name, lowercased, once it is known to be an identifier.
+
+    A name becomes a file name in the workspace (``tables/<name>.sql``): only letters,
+    digits, ``_`` and ``-`` (Glue allows it in quoted names, ``"cloudtrail-table"``) keep it
+    one file inside the folder, never ``../x``, ``/abs`` or ``.hidden``.
+
+    >>> identifier("My_Table1")
+    'my_table1'
+    """
+    if not _IDENTIFIER.fullmatch(name):
+        raise CatalogError(f"{name!r} is not a valid identifier: names are ASCII letters, digits, _ and -")
+    return name.lower()
+
+
+def within(root: str, path: str) -> str:
+    """``path`` normalised, once it is known to stay inside ``root`` (both absolute).
+
+    Locations are joined to mapped folders as text; a ``..`` in them must not walk out.
+    A trailing ``/`` is kept: it says the location is a folder.
+
+    >>> within("/m", "/m/a/../b/")
+    '/m/b/'
+    """
+    normal = os.path.normpath(path)
+    base = os.path.normpath(root)
+    if normal != base and not normal.startswith(base.rstrip("/") + "/"):
+        raise CatalogError(f"location {path!r} is outside its mapped folder {root!r}")
+    return normal + "/" if path.endswith("/") and normal != "/" else normal
 
 
 @dataclass(frozen=True)
@@ -53,8 +87,8 @@ class Workspace:
             if config_path.exists():
                 with config_path.open("rb") as fh:
                     self.config = tomllib.load(fh)
-            self.views = {p.stem: p.read_text() for p in sorted(self.folder.glob("views/*.sql"))}
-            for path in sorted(self.folder.glob("partitions/*.json")):
+            self.views = {p.stem: p.read_text() for p in _named(self.folder, "views", ".sql")}
+            for path in _named(self.folder, "partitions", ".json"):
                 self.partitions[path.stem] = [
                     Partition(tuple((k, v) for k, v in p["values"]), p["location"])
                     for p in json.loads(path.read_text())
@@ -101,38 +135,39 @@ class Workspace:
             return uri
         for prefix in sorted(self.location_maps, key=len, reverse=True):
             if uri == prefix or uri.startswith(prefix + "/"):
-                return self.location_maps[prefix] + uri[len(prefix) :]
+                folder = self.location_maps[prefix]
+                return within(folder, folder + uri[len(prefix) :])
         return uri
 
     def save_table(self, table: Table) -> None:
         self.tables[table.name] = table
         if table.ddl is not None:
-            self._write("tables", f"{table.name}.sql", table.ddl)
+            self._write("tables", f"{identifier(table.name)}.sql", table.ddl)
 
     def drop_table(self, name: str) -> None:
         self.tables.pop(name, None)
         self.partitions.pop(name, None)
-        self._remove("tables", f"{name}.sql")
+        self._remove("tables", f"{identifier(name)}.sql")
         self._remove("partitions", f"{name}.json")
 
     def save_view(self, name: str, query: str) -> None:
         self.views[name] = query
-        self._write("views", f"{name}.sql", query)
+        self._write("views", f"{identifier(name)}.sql", query)
 
     def drop_view(self, name: str) -> None:
         self.views.pop(name, None)
-        self._remove("views", f"{name}.sql")
+        self._remove("views", f"{identifier(name)}.sql")
 
     def set_partitions(self, table: str, partitions: list[Partition]) -> None:
         self.partitions[table] = partitions
         data = [{"values": [list(kv) for kv in p.values], "location": p.location} for p in partitions]
-        self._write("partitions", f"{table}.json", json.dumps(data, indent=1))
+        self._write("partitions", f"{identifier(table)}.json", json.dumps(data, indent=1))
 
     def stored_ddl(self) -> list[str]:
         """The DDL of the tables kept in the folder, to replay when the workspace opens."""
         if self.folder is None:
             return []
-        return [p.read_text() for p in sorted(self.folder.glob("tables/*.sql"))]
+        return [p.read_text() for p in _named(self.folder, "tables", ".sql")]
 
     def _write(self, kind: str, name: str, text: str) -> None:
         if self.folder is not None:
@@ -146,6 +181,12 @@ class Workspace:
     def _save_config(self) -> None:
         if self.folder is not None:
             _atomic_write(self.folder / CONFIG_FILE, tomli_w.dumps(self.config))
+
+
+def _named(folder: Path, kind: str, suffix: str) -> list[Path]:
+    """A workspace folder's files whose names are identifiers (others were not written by
+    trailsql: they are left alone, never loaded under a name that is a path)."""
+    return [p for p in sorted((folder / kind).glob("*" + suffix)) if _IDENTIFIER.fullmatch(p.stem)]
 
 
 def _atomic_write(path: Path, text: str) -> None:

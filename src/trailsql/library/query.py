@@ -20,6 +20,10 @@ PARAM_TYPES = ("duration", "string", "int")
 _HEADER = re.compile(r"^--\s?([a-z_]+):\s*(.*)$")
 _CONTINUED = re.compile(r"^--\s{2,}(\S.*)$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+#: An integer parameter is spliced as it is: ASCII digits only (``\d`` would take '١٢').
+_INTEGER = re.compile(r"-?[0-9]+")
+#: Where a quoted string starts (``'`` or ``"``), a comment starts, or a placeholder is.
+_LEXEME = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|--[^\n]*|\{\{")
 _PARAM = re.compile(r"^([a-z_][a-z0-9_]*)\s+(duration|string|int)(?:\s*=\s*(.*))?$")
 #: Parameters every query has: the window and the optional scope (a header may change their defaults).
 _BUILT_IN = {"since": "24h", "until": None, "account": None, "region": None}
@@ -65,7 +69,7 @@ class LibraryQuery:
                 values[name] = value
         for p in self.params:
             value = values[p.name]
-            if p.type == "int" and value is not None and not re.fullmatch(r"-?\d+", value):
+            if p.type == "int" and value is not None and not _INTEGER.fullmatch(value):
                 raise UsageError(f"{self.id}: {p.name} must be an integer, got {value!r}")
         return values
 
@@ -146,6 +150,10 @@ def parse_query(text: str, path: str) -> LibraryQuery:
         raise CatalogError(f"{path}: kind must be one of {KINDS}, not {fields['kind']!r}")
     if fields["severity"] not in SEVERITIES:
         raise CatalogError(f"{path}: severity must be one of {SEVERITIES}, not {fields['severity']!r}")
+    for number, line in enumerate(lines[:body_start], 1):
+        if re.search(r"['\"][^'\"]*\{\{", line):
+            raise CatalogError(f"{path}:{number}: {_QUOTED}")
+    _check_unquoted("\n".join(lines[body_start:]), path, body_start)
     sql = "\n".join(lines[body_start:]).strip().rstrip(";")
     if not sql:
         raise CatalogError(f"{path}: no SQL after the header")
@@ -162,6 +170,26 @@ def parse_query(text: str, path: str) -> LibraryQuery:
         key=_listed(fields.get("key")),
         params=tuple(params),
     )
+
+
+_QUOTED = (
+    "a placeholder inside quotes would be spliced into a string: write {{name}} unquoted (values are SQL literals)"
+)
+
+#: A value holding a newline would end the comment and run as SQL.
+_COMMENTED = "a placeholder inside a -- comment would let a value's newline end it: move {{name}} out of the comment"
+
+
+def _check_unquoted(body: str, path: str, offset: int) -> None:
+    """Refuse a body that quotes a placeholder (``'{{user}}'``, ``"{{x}}"``, ``'%{{x}}%'``):
+    the value is substituted as a literal, so inside quotes it would close the string and
+    the rest of the value would run as SQL. Nor may a ``--`` comment hold one."""
+    for match in _LEXEME.finditer(body):
+        token = match.group(0)
+        quoted = token[0] in "'\"" and "{{" in token
+        if quoted or (token.startswith("--") and _PLACEHOLDER.search(token)):
+            line = offset + body.count("\n", 0, match.start() + token.index("{{")) + 1
+            raise CatalogError(f"{path}:{line}: {_QUOTED if quoted else _COMMENTED}")
 
 
 def choose_queries(

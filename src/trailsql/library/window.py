@@ -18,6 +18,10 @@ from trailsql.errors import UsageError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: The instants a window may hold: CloudTrail began in 2013, and a window's folders run to the
+#: day after its end, which must still be a date (Python's last is 9999-12-31).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_instant(text: str, now: dt.datetime) -> dt.datetime:
@@ -30,13 +34,19 @@ def parse_instant(text: str, now: dt.datetime) -> dt.datetime:
     '2025-02-01T00:00:00+00:00'
     """
     match = _DURATION.match(text)
-    if match:
-        return now - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if match:
+            moment = now - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        else:
+            moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     except ValueError:
         raise UsageError(f"expected a duration (24h, 7d) or an ISO date, got {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        moment = EARLIEST - dt.timedelta(days=1)
+    if not EARLIEST <= moment <= LATEST:
+        raise UsageError(f"{text!r} is out of range: a window lies between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return moment
 
 
 @dataclass(frozen=True)

@@ -33,21 +33,53 @@ def is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
+#: ``st_mode``'s file type bits, and those of a regular file (``stat.S_ISREG`` without the call).
+_TYPE, _REGULAR = 0o170000, 0o100000
+_NOT_REGULAR = "not a regular file (a FIFO, device or socket is never opened)"
+_EMPTY = "empty file (0 bytes)"
+
+
 def walk_files(folder: Path | str) -> list[tuple[str, int, str]]:
     """Every readable file below ``folder`` (recursively, as Athena reads a prefix): path, size, version."""
+    return walk_files_skipping(folder)[0]
+
+
+def walk_files_skipping(
+    folder: Path | str, skipped: list[tuple[str, str]] | None = None
+) -> tuple[list[tuple[str, int, str]], list[tuple[str, str]]]:
+    """:func:`walk_files`, and what it could not read: (path, reason) of each file or folder
+    left out (dangling or looping links, FIFOs, empty files, unreadable folders, files that
+    vanished, names that are not UTF-8), to be named like bad files."""
     found: list[tuple[str, int, str]] = []
-    with _entries(folder) as (prefix, entries):
+    skipped = [] if skipped is None else skipped
+    with _entries(folder, skipped) as (prefix, entries):
         for entry in entries:
             name = entry.name
             if is_hidden(name):
                 continue
-            if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
+            try:
+                is_folder = entry.is_dir()
+            except OSError:  # a link that loops is no folder: its stat() below names it
+                is_folder = False
+            if is_folder:  # (as os.walk: folders linked from inside the tree are not followed)
                 if name not in NON_EVENT_FOLDERS and not entry.is_symlink():
-                    found += walk_files(prefix + name)
+                    found += walk_files_skipping(prefix + name, skipped)[0]
             elif not name.endswith(".tmp"):
-                st = entry.stat()
+                try:
+                    st = entry.stat()
+                except OSError as error:
+                    skipped.append((prefix + name, unreadable(error)))
+                    continue
+                if st.st_mode & _TYPE != _REGULAR or not st.st_size:
+                    skipped.append((prefix + name, _EMPTY if st.st_mode & _TYPE == _REGULAR else _NOT_REGULAR))
+                    continue
                 found.append((prefix + name, st.st_size, file_version(st)))
-    return found
+    return found, skipped
+
+
+def unreadable(error: OSError) -> str:
+    """Why a file or folder of a listing could not be read (only called when one cannot)."""
+    return f"cannot be read: {error.strerror or error}"
 
 
 def file_version(st: os.stat_result) -> str:
@@ -56,16 +88,47 @@ def file_version(st: os.stat_result) -> str:
 
 
 @contextlib.contextmanager
-def _entries(folder: Path | str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+def _entries(folder: Path | str, skipped: list[tuple[str, str]]) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
     """A folder's entries by name (a listing's order must not depend on the file system's), and
     the prefix of their paths. The folder stays open while they are used: an entry's ``stat()``
-    is then relative to it, a quarter cheaper than by path (measured on 20,000 files)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    is then relative to it, a quarter cheaper than by path (measured on 20,000 files).
+
+    A folder that cannot be opened (unreadable, vanished) has no entries and is added to
+    ``skipped``; so are entries whose names are not UTF-8 (see :func:`_utf8_names`)."""
+    prefix = os.path.join(folder, "")
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        skipped.append((str(folder), unreadable(error)))
+        yield prefix, []
+        return
     try:
         with os.scandir(fd) as found:
-            yield os.path.join(folder, ""), sorted(found, key=_BY_NAME)
+            yield prefix, _utf8_names(prefix, sorted(found, key=_BY_NAME), skipped)
     finally:
         os.close(fd)
+
+
+def _utf8_names(prefix: str, entries: list[os.DirEntry[str]], skipped: list[tuple[str, str]]) -> list[os.DirEntry[str]]:
+    """The entries whose names are UTF-8; the others (decoded with surrogate escapes, which
+    no engine can open) are named in ``skipped`` with their bytes escaped. One encode per
+    folder: the loop over its files stays free of per-file calls."""
+    try:
+        "".join([entry.name for entry in entries]).encode()
+    except UnicodeEncodeError:
+        pass
+    else:
+        return entries
+    kept = []
+    for entry in entries:
+        try:
+            entry.name.encode()
+        except UnicodeEncodeError:
+            shown = (prefix + entry.name).encode(errors="surrogateescape").decode(errors="backslashreplace")
+            skipped.append((shown, "file name is not UTF-8"))
+        else:
+            kept.append(entry)
+    return kept
 
 
 _BY_NAME = operator.attrgetter("name")
@@ -121,12 +184,16 @@ def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: List
     day_folder = "day" in values
     if day_folder and may_match(values):
         whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS)
-    files = listing.files
+    files, skipped = listing.files, listing.skipped
     listed = pruned = 0
-    with _entries(here) as (prefix, entries):
+    with _entries(here, skipped) as (prefix, entries):
         for entry in entries:
             name = entry.name
-            if entry.is_dir():  # (as os.walk: folders linked from inside the tree are not followed)
+            try:
+                is_folder = entry.is_dir()
+            except OSError:  # a link that loops is no folder: its stat() below names it
+                is_folder = False
+            if is_folder:  # (as os.walk: folders linked from inside the tree are not followed)
                 if not entry.is_symlink() and keep_folder(here / name, may_match):
                     _list_folder(here / name, may_match, listing)
                 continue
@@ -137,8 +204,15 @@ def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: List
             if partition is None:
                 pruned += 1
                 continue
-            st = entry.stat()
             path = prefix + name
+            try:
+                st = entry.stat()
+            except OSError as error:  # a dangling or looping link, a file gone since the listing
+                skipped.append((path, unreadable(error)))
+                continue
+            if st.st_mode & _TYPE != _REGULAR or not st.st_size:
+                skipped.append((path, _EMPTY if st.st_mode & _TYPE == _REGULAR else _NOT_REGULAR))
+                continue
             files.append(LogFile(path, path, st.st_size, partition, file_version(st)))
     listing.listed += listed
     listing.pruned += pruned

@@ -405,10 +405,10 @@ def _folder_listing(
         if warnings is not None:
             warnings.append(f"table location {uri} does not exist")
         return Listing()
-    found = local.walk_files(folder)
+    found, skipped = local.walk_files_skipping(folder)
     if uri.startswith("s3://"):
         base, shown = len(str(folder).rstrip("/")) + 1, uri.rstrip("/") + "/"
         files = [LogFile(full, shown + full[base:], size, partition, version) for full, size, version in found]
     else:
         files = [LogFile(full, full, size, partition, version) for full, size, version in found]
-    return Listing(files, listed=len(files))
+    return Listing(files, listed=len(files) + len(skipped), skipped=skipped)
