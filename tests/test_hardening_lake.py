@@ -12,8 +12,9 @@ import gzip
 import json
 import shutil
 import sqlite3
+import subprocess
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ from trailsql.errors import CatalogError
 from trailsql.generate import GenerateOptions, generate
 from trailsql.lake import maintain
 from trailsql.lake import manifest as manifest_module
-from trailsql.lake.ingest import Lake, ingest, lake_folder
+from trailsql.lake.ingest import IngestOptions, Lake, ingest, lake_folder
 from trailsql.lake.manifest import MANIFEST_NAME
 from trailsql.session import Session
+from trailsql.sql.parse import parse_one
+from trailsql.sql.planner import plan_query
 
 QUERY = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
 
@@ -213,4 +216,89 @@ class _raising:
         return self.inner.__exit__(sqlite3.OperationalError, sqlite3.OperationalError("database or disk is full"), None)
 
 
-RELIABILITY: dict[str, int] = {"lake faults and races": len(DISTRUSTED) + len(SILENT) + 3}
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """A function giving a read-only view of a folder: a bind mount remounted ``ro`` (which
+    refuses writes even to root); skipped where this process may not mount."""
+    mounts: list[Path] = []
+
+    def view(folder: Path) -> Path:
+        target = tmp_path / f"ro{len(mounts)}"
+        target.mkdir()
+        for command in (["mount", "--bind", str(folder), str(target)], ["mount", "-o", "remount,bind,ro", str(target)]):
+            if shutil.which("mount") is None or subprocess.run(command, capture_output=True).returncode != 0:
+                subprocess.run(["umount", str(target)], capture_output=True)
+                pytest.skip("a read-only bind mount needs mount privileges")
+        mounts.append(target)
+        return target
+
+    yield view
+    for target in mounts:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def _state(folder: Path) -> list[tuple[str, int, int]]:
+    return sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def test_a_read_only_workspace_is_queried_from_its_lake(
+    logs: Path, tmp_path: Path, read_only: Callable[[Path], Path]
+) -> None:
+    workspace = tmp_path / "ws"
+    ingest(str(logs), workspace)
+    before = _state(workspace)
+    mounted = read_only(workspace)
+    with pytest.raises(OSError):
+        (mounted / "probe").write_text("x")
+    rows, warnings, from_lake = answer(logs, mounted)
+    assert (rows, warnings, from_lake) == (expected(logs), [], sum(expected(logs).values()))
+    assert _state(workspace) == before
+
+
+def test_a_query_planned_before_a_compaction_and_a_re_ingest_still_reads_its_files(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning (the lake files chosen) and reading are apart in time; a compaction and a
+    re-ingest that replace those files in between must not make the query fail."""
+    workspace = tmp_path / "ws"
+    ingest(str(logs), workspace, IngestOptions(batch_files=3))
+    session = Session(logs=logs, workspace=workspace)
+    try:
+        plan = plan_query(parse_one(QUERY), session)
+        assert session.lake is not None and session.lake.cover(plan.scans) == []
+        planned = {p for scan in plan.scans for read in scan.lake for p in read.files}
+        assert planned
+        before = expected(logs)  # the answer when the query was planned, from the JSON
+        lake = Lake(workspace)
+        try:
+            maintain.compact(lake)
+        finally:
+            lake.close()
+        changed = sorted(logs.rglob("*.json.gz"))[0]  # a redelivered file: the lake rewrites its rows
+        records = json.loads(gzip.decompress(changed.read_bytes()))["Records"]
+        changed.write_bytes(gzip.compress(json.dumps({"Records": records[:-1]}).encode()))
+        ingest(str(logs), workspace)
+        assert not planned & {str(lake_folder(workspace) / f) for f in _listed(workspace)}  # all replaced
+        table, stats = session.engine.run(plan)
+        assert Counter({r["eventname"]: r["n"] for r in table.to_pylist()}) == before
+        assert stats.skipped == []
+    finally:
+        session.close()
+    monkeypatch.setattr(manifest_module, "RETIRED_GRACE_S", 0)
+    lake = Lake(workspace)
+    try:
+        lake.manifest.clean()
+    finally:
+        lake.close()
+    assert not any(Path(p).exists() for p in planned)  # gone once the grace period is over
+
+
+def _listed(workspace: Path) -> list[str]:
+    manifest = manifest_module.Manifest(lake_folder(workspace), create=False)
+    try:
+        return [f.path for f in manifest.lake_files()]
+    finally:
+        manifest.close()
+
+
+RELIABILITY: dict[str, int] = {"lake faults and races": len(DISTRUSTED) + len(SILENT) + 5}

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import log_folder, write_log
 
 from trailsql.errors import BadInputError
+from trailsql.lake.ingest import ingest
 from trailsql.session import Session
 
 DAY = dt.date(2025, 2, 12)
@@ -35,7 +36,10 @@ GLOB_NAMES = [
 #: (good file, bad file beside it whose name contains the good one's): the bad one must be blamed.
 LOOKALIKES = [("a.json.gz", "a.json.gz.bak"), ("X.json", "X.json.gz")]
 
-RELIABILITY: dict[str, int] = {"odd input files": len(GLOB_NAMES) + len(LOOKALIKES)}
+#: ``Records`` elements that are not objects: Athena's reader makes no event of them.
+NOT_OBJECTS: list[object] = ["a", 1, 2.5, True, None, [], [{"eventVersion": "1.08"}]]
+
+RELIABILITY: dict[str, int] = {"odd input files": len(GLOB_NAMES) + len(LOOKALIKES) + len(NOT_OBJECTS)}
 
 
 def _event(i: int) -> dict[str, object]:
@@ -85,3 +89,30 @@ def test_the_engine_loads_no_extension_behind_a_query() -> None:
     engine.close()
     assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
     assert duckdb.__version__.startswith("2.")
+
+
+@pytest.mark.parametrize("element", NOT_OBJECTS, ids=[repr(e) for e in NOT_OBJECTS])
+def test_a_records_element_that_is_not_an_object_is_no_event(tmp_path: Path, element: object) -> None:
+    folder = log_folder(tmp_path / "logs", "123456789012", "us-east-1", DAY)
+    write_log(folder, GOOD_NAME, [_event(i) for i in range(3)])
+    write_log(folder, "mixed.json.gz", [_event(10), element, element, _event(11), {}])  # {} is an (empty) event
+    write_log(folder, "only.json.gz", [element])
+    count, skipped = _count(tmp_path / "logs")
+    assert (count, sorted(skipped)) == (3 + 3, ["mixed.json.gz", "only.json.gz"])
+    with Session(logs=tmp_path / "logs") as session:
+        result = session.execute('SELECT eventid, "$record" FROM cloudtrail_logs ORDER BY eventid NULLS FIRST')
+        reasons = sorted(s.reason for s in result.stats.skipped)
+        assert result.stats.files_scanned == 3 and result.stats.events_scanned == 6
+    assert [row["eventid"] for row in result.table.to_pylist()] == [None, "e0", "e1", "e10", "e11", "e2"]
+    assert reasons == [
+        "1 Records element is not a JSON object: left out (its 0 events were read)",
+        "2 Records elements are not JSON objects: left out (its 3 events were read)",
+    ]
+    with pytest.raises(BadInputError, match=r"not a JSON object|not JSON objects"):
+        _count(tmp_path / "logs", strict=True)
+    report = ingest(str(tmp_path / "logs"), tmp_path / "ws")
+    assert [(Path(uri).name, why) for uri, why in report.files_skipped] == [("only.json.gz", reasons[0])]
+    with Session(logs=tmp_path / "logs", workspace=tmp_path / "ws") as session:
+        result = session.execute("SELECT count(*) FROM cloudtrail_logs")
+        assert result.stats.events_from_lake == 6
+    assert result.table.column(0)[0].as_py() == 6

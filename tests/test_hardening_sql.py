@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from tests.conftest import log_folder, write_log
 
-from trailsql.errors import LimitError, NotSupportedError, SqlSyntaxError, TrailsqlError
+from trailsql.errors import LimitError, NotSupportedError, SemanticError, SqlSyntaxError, TrailsqlError
 from trailsql.seed import load_seed
 from trailsql.session import Session
 from trailsql.sql.parse import MAX_NESTING
@@ -64,6 +65,19 @@ TRINO_ANSWERS: list[tuple[str, Any]] = [
     ("SELECT repeat(1, 0)", []),
     ("SELECT repeat(NULL, 2)", [None, None]),
     ("SELECT cardinality(repeat('x', 10000))", 10000),
+    ("""SELECT json_extract_scalar('{"a": 1}', '$.a')""", "1"),
+    ("""SELECT json_size('{"a": [1, 2]}', '$.a')""", 2),
+    ("""SELECT json_extract_scalar(concat('{"a": ', '"b"}'), '$.a')""", "b"),
+    ("SELECT sequence(1, 5)", [1, 2, 3, 4, 5]),
+    ("SELECT sequence(5, 1)", [5, 4, 3, 2, 1]),
+    ("SELECT sequence(1, 10, 4)", [1, 5, 9]),
+    ("SELECT sequence(-2, -8, -3)", [-2, -5, -8]),
+    ("SELECT cardinality(sequence(1, 10000))", 10000),
+    (
+        "SELECT sequence(DATE '2025-02-27', DATE '2025-03-01')",
+        [dt.date(2025, 2, 27), dt.date(2025, 2, 28), dt.date(2025, 3, 1)],
+    ),
+    ("SELECT sequence(DATE '2025-01-02', DATE '2025-01-01')", [dt.date(2025, 1, 2), dt.date(2025, 1, 1)]),
 ]
 
 #: (SQL, the error class Athena's refusal maps to)
@@ -80,6 +94,19 @@ TRINO_REFUSALS: list[tuple[str, type[TrailsqlError]]] = [
     ("SELECT $$abc$$", SqlSyntaxError),
     ("SELECT repeat('x', 10001)", TrailsqlError),
     ("SELECT repeat('x', -1)", TrailsqlError),
+    ("""SELECT json_extract_scalar('{"a": 1}', 'a')""", SemanticError),
+    ("""SELECT json_extract('{"a": 1}', 'a.b')""", SemanticError),
+    ("""SELECT json_size('{"a": [1]}', 'a')""", SemanticError),
+    ("SELECT sequence(1, 5, 0)", TrailsqlError),
+    ("SELECT sequence(1, 5, -1)", TrailsqlError),
+    ("SELECT sequence(1, 10001)", TrailsqlError),
+    ("SELECT cardinality(sequence(1, 100000000))", TrailsqlError),
+    (
+        "SELECT sequence(TIMESTAMP '2025-01-01 00:00:00', TIMESTAMP '2025-01-02 00:00:00', INTERVAL '1' HOUR)",
+        NotSupportedError,
+    ),
+    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t", NotSupportedError),
+    ("""SELECT json_extract_scalar(json_extract('{"a": {"b": 1}}', '$.a'), 'b')""", SemanticError),
 ]
 
 
@@ -173,6 +200,28 @@ def test_view_reading_a_file_is_refused(logs: Session) -> None:
         logs.execute("SELECT * FROM leak")
 
 
+def test_the_engine_itself_reads_only_the_folders_of_the_tables(tmp_path: Path) -> None:
+    """Behind the planner, DuckDB is locked down: SQL that reached it past the refusals (here
+    sent to the connection directly) reads no file outside the folders of the tables queried."""
+    folder = log_folder(tmp_path / "logs", "123456789012", "us-east-1", dt.date(2025, 2, 12))
+    write_log(folder, "a.json.gz", _records())
+    (tmp_path / "secret.txt").write_text("s3cr3t")
+    with Session(logs=tmp_path / "logs", workspace=tmp_path / "ws") as session:
+        assert session.execute("SELECT count(*) AS n FROM cloudtrail_logs").table.to_pylist() == [{"n": EVENTS}]
+        con = session.engine.con
+        inside = con.execute(f"SELECT count(*) FROM read_blob('{folder / 'a.json.gz'}')").fetchall()
+        assert inside == [(1,)]
+        for outside in (tmp_path / "secret.txt", Path("/etc/hostname")):
+            with pytest.raises(duckdb.PermissionException):
+                con.execute(f"SELECT content FROM read_text('{outside}')").fetchall()
+        with pytest.raises(duckdb.PermissionException):
+            con.execute(f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'")
+        with pytest.raises(duckdb.InvalidInputException, match="locked"):
+            con.execute("SET enable_external_access = true")
+        assert session.execute("SELECT count(*) AS n FROM cloudtrail_logs").table.to_pylist() == [{"n": EVENTS}]
+    assert not (tmp_path / "out.csv").exists()
+
+
 # --- item 11: parser limits and warnings ----------------------------------------------------
 
 
@@ -203,6 +252,47 @@ def test_parser_warnings_do_not_reach_stderr(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert run.stdout.strip() == "NotSupportedError"
     assert run.stderr == ""
+
+
+# --- item 11: a timeout and a memory limit -------------------------------------------------
+
+#: A query that would run for hours (10^12 rows), in little memory.
+RUNAWAY = (
+    "SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) AS b(y) "
+    "CROSS JOIN UNNEST(sequence(1, 10000)) AS c(z)"
+)
+#: A query whose hash table of 30 million distinct numbers needs far more than 64 MB.
+HUNGRY = (
+    "SELECT count(DISTINCT x * 100000 + y) FROM UNNEST(sequence(1, 10000)) AS a(x) "
+    "CROSS JOIN UNNEST(sequence(1, 3000)) AS b(y)"
+)
+
+
+def test_a_runaway_query_times_out_and_the_session_goes_on(tmp_path: Path) -> None:
+    with Session(workspace=tmp_path / "ws", timeout=0.5) as session:
+        with pytest.raises(LimitError, match=r"timed out after 0\.5 s"):
+            session.execute(RUNAWAY)
+        assert session.execute("SELECT 41 + 1").table.to_pylist() == [{"_col0": 42}]
+
+
+def test_a_query_beyond_the_memory_limit_is_one_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # DuckDB spilled to .tmp in the current directory
+    with Session(workspace=tmp_path / "ws", memory_limit="64MB", timeout=120) as session:
+        with pytest.raises(LimitError, match="out of memory: it needs more than the memory limit of 64MB"):
+            session.execute(HUNGRY)
+        assert session.execute("SELECT 1").table.to_pylist() == [{"_col0": 1}]
+    assert list(tmp_path.iterdir()) == [tmp_path / "ws"]
+
+
+def test_cli_timeout_and_memory_limit_are_one_line_errors(tmp_path: Path) -> None:
+    cli = [str(Path(sys.executable).with_name("trailsql")), "query", "--workspace", str(tmp_path / "ws")]
+    ran = subprocess.run([*cli, "--timeout", "0.5", RUNAWAY], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (ran.returncode, ran.stderr.strip()) == (1, "error: query timed out after 0.5 s (the timeout)")
+    ran = subprocess.run([*cli, "--memory-limit", "lots", "SELECT 1"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2 and "memory limit 'lots'" in ran.stderr
+    ran = subprocess.run([*cli, "--timeout", "0", "SELECT 1"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2
+    assert list(tmp_path.iterdir()) == [tmp_path / "ws"]  # nothing spilled beside the user's files
 
 
 # --- the fuzz ---------------------------------------------------------------------------------
@@ -305,6 +395,7 @@ def test_fuzz(logs: Session) -> None:
 
 RELIABILITY: dict[str, int] = {
     "malformed or extreme statements": len(FUZZ),
-    "escape attempts": len(ESCAPES) + 1,  # + the view whose body reads a file
+    "escape attempts": len(ESCAPES) + 1 + 4,  # + the view whose body reads a file, + 4 past the planner
     "Trino semantics probes": len(TRINO_ANSWERS) + len(TRINO_REFUSALS) + 1,
+    "runaway queries (timeout, memory limit)": 2,
 }

@@ -177,11 +177,14 @@ def connect(
     strict: bool = False,
     event_data_stores: list[str] | None = None,
     s3: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    memory_limit: str | None = None,
 ) -> Connection:
     """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`).
 
     ``logs`` may be a local folder or ``s3://bucket/prefix``; ``s3`` takes ``profile``,
-    ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``.
+    ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``;
+    ``timeout`` (seconds) and ``memory_limit`` (``"4GB"``) bound each query.
     """
-    session = Session(logs, workspace, location_maps, strict, event_data_stores, s3)
+    session = Session(logs, workspace, location_maps, strict, event_data_stores, s3, timeout, memory_limit)
     return Connection(session)

@@ -21,7 +21,7 @@ from trailsql.catalog import statements as statements_module
 from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
-from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError
+from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.lake.read import LakeReader
 from trailsql.sources.s3 import S3Options, S3Source
 from trailsql.sql.parse import parse
@@ -48,6 +48,8 @@ class Session:
     Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.lake`). ``logs`` and table
     locations may be ``s3://`` URIs; ``s3`` says how to reach S3 and where to cache, over
     the workspace's ``[s3]`` settings (see :class:`~trailsql.sources.s3.S3Options`).
+    ``timeout`` (seconds) bounds each query's run in the engine and ``memory_limit`` (``"4GB"``)
+    the engine's memory: a query beyond either fails with a :class:`~trailsql.errors.LimitError`.
     """
 
     def __init__(
@@ -58,7 +60,12 @@ class Session:
         strict: bool = False,
         event_data_stores: list[str] | None = None,
         s3: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        memory_limit: str | None = None,
     ) -> None:
+        if timeout is not None and not timeout > 0:
+            raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
+        self.timeout = timeout
         self.workspace = Workspace(workspace)
         self.s3_options = S3Options.from_config(self.workspace.s3_config, **(s3 or {}))
         self._s3: S3Source | None = None
@@ -69,7 +76,7 @@ class Session:
         self.logs = os.fspath(logs) if logs is not None else None
         self.lake = LakeReader(self.workspace.folder) if self.workspace.folder is not None else None
         self.strict = strict
-        self.engine = DuckDBEngine()
+        self.engine = DuckDBEngine(memory_limit=memory_limit, confined=True)
         self.closed = False
         for ddl in self.workspace.stored_ddl():
             self.execute(ddl)
@@ -156,7 +163,7 @@ class Session:
                 self.s3().fetch(scan.listing)
         if self.strict and plan.warnings:
             raise BadInputError(plan.warnings[0])
-        table, stats = self.engine.run(plan, strict=self.strict)
+        table, stats = self.engine.run(plan, strict=self.strict, timeout=self.timeout)
         table = table.rename_columns([c.lower() for c in table.column_names])
         return Result(table, stats, plan.warnings + lake_warnings)
 

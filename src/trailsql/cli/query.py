@@ -91,6 +91,15 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--region", help="AWS region of the bucket."),
         click.option("--endpoint-url", help="Endpoint of an S3-compatible store."),
         click.option("--no-cache", is_flag=True, help="Fetch S3 objects for this query only, without the local cache."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Fail a query that runs longer (default: no limit).",
+        ),
+        click.option(
+            "--memory-limit", metavar="SIZE", help="Memory the engine may use, such as 4GB (default: 80% of RAM)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -107,10 +116,12 @@ def open_session(
     region: str | None,
     endpoint_url: str | None,
     no_cache: bool,
+    timeout: float | None,
+    memory_limit: str | None,
 ) -> Session:
     """The session the :func:`session_options` describe."""
     s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
-    return Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3)
+    return Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3, timeout, memory_limit)
 
 
 @click.command()

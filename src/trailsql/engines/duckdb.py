@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -30,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
-from trailsql.errors import BadInputError, NotSupportedError, TrailsqlError
+from trailsql.errors import BadInputError, LimitError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, default_columns, duckdb_type
 from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import FieldPath, Plan, Scan
@@ -207,64 +210,129 @@ def _compression(path: str) -> str:
 
 
 class _Tally:
-    """Per-file counts reported by the scans while a query runs."""
+    """Per-file counts reported by the scans while a query runs.
+
+    Each call gives, per document (or row), its file, how many ``Records`` elements it holds
+    (None: no ``Records`` array) and how many of them are JSON objects, the events.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.events: dict[str, int | None] = {}
+        #: Per file, the ``Records`` elements that are not objects, left out.
+        self.not_objects: dict[str, int] = {}
 
-    def __call__(self, files: pa.Array, counts: pa.Array) -> pa.Array:
+    def clear(self) -> None:
+        self.events.clear()
+        self.not_objects.clear()
+
+    def __call__(self, files: pa.Array, elements: pa.Array, objects: pa.Array) -> pa.Array:
         with self.lock:
-            for name, count in zip(files.to_pylist(), counts.to_pylist(), strict=True):
+            for name, count, events in zip(files.to_pylist(), elements.to_pylist(), objects.to_pylist(), strict=True):
                 known = self.events.get(name)
-                self.events[name] = count if known is None else known + (count or 0)
+                self.events[name] = (None if count is None else events) if known is None else known + (events or 0)
+                if count is not None and count > events:
+                    self.not_objects[name] = self.not_objects.get(name, 0) + count - events
         return pa.array([True] * len(files), pa.bool_())
 
 
 class DuckDBEngine:
     """Runs plans on an in-process DuckDB with Trino's semantics switched on."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None, confined: bool = False) -> None:
         # No extension is installed or loaded behind a query's back: trailsql needs none at run time.
-        config: dict[str, Any] = {
+        self.config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
         if threads:
-            config["threads"] = threads
-        self.con = duckdb.connect(config=config)
-        self.con.execute("SET integer_division = true")
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")  # our own progress, not DuckDB's, on stderr
-        self.con.execute(MACROS)
+            self.config["threads"] = threads
+        if memory_limit:  # (DuckDB's default: 80% of the machine's memory)
+            self.config["memory_limit"] = memory_limit
+        self.memory_limit = memory_limit
+        # What a query spills beyond the memory limit goes to a folder of its own, removed on
+        # close: DuckDB's default is ``.tmp`` in the current directory, which is the user's.
+        self.spill = tempfile.mkdtemp(prefix="trailsql-spill-")
+        self.config["temp_directory"] = self.spill
+        self.confined = confined
+        self._allowed: frozenset[str] = frozenset()
         self._tally = _Tally()
-        self.con.create_function(  # type: ignore[call-overload]
+        try:
+            self.con = self._connect(self._allowed)
+        except duckdb.Error as error:  # a memory limit DuckDB cannot read
+            shutil.rmtree(self.spill, ignore_errors=True)
+            raise UsageError(f"memory limit {memory_limit!r}: {_clean_message(error)}") from None
+        self._lock = threading.Lock()
+
+    def _connect(self, allowed: frozenset[str]) -> duckdb.DuckDBPyConnection:
+        """A connection with Trino's semantics and trailsql's macros; a confined one reads and
+        writes files only under the folders ``allowed`` (see :meth:`_confine`)."""
+        con = duckdb.connect(config=self.config)
+        con.execute("SET integer_division = true")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # our own progress, not DuckDB's, on stderr
+        con.execute(MACROS)
+        con.create_function(  # type: ignore[call-overload]
             "__trailsql_tally",
             self._tally,
-            ["VARCHAR", "BIGINT"],
+            ["VARCHAR", "BIGINT", "BIGINT"],
             "BOOLEAN",
             type="arrow",
             side_effects=True,
             null_handling="special",
         )
-        self._lock = threading.Lock()
+        if self.confined:
+            con.execute(f"SET allowed_directories = [{', '.join(_string(d) for d in sorted(allowed))}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        return con
+
+    def _confine(self, plan: Plan) -> None:
+        """Let a confined connection read the folders of the plan's files, and nothing else.
+
+        DuckDB fixes its allowed folders once file access is locked down, so a plan reading
+        a folder not yet allowed gets a new connection allowing it too (the connection keeps
+        nothing between runs but the macros): SQL that reached DuckDB's file functions past
+        the planner's refusal would still read nothing outside the tables' folders.
+        """
+        needed = _folders(plan)
+        if not self.confined or needed <= self._allowed:
+            return
+        self.con.close()
+        self._allowed = self._allowed | needed
+        self.con = self._connect(self._allowed)
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
-    def run(self, plan: Plan, strict: bool = False) -> tuple[pa.Table, RunStats]:
-        """Run a plan; bad files are skipped and named in the stats (or raise under ``strict``)."""
+    def run(self, plan: Plan, strict: bool = False, timeout: float | None = None) -> tuple[pa.Table, RunStats]:
+        """Run a plan; bad files are skipped and named in the stats (or raise under ``strict``).
+
+        ``timeout`` (seconds) bounds the whole run, retries included: the query is interrupted
+        and fails with a :class:`LimitError`, as does one that needs more than the memory limit.
+        """
         with self._lock:
+            self._confine(plan)
+            return self._run(plan, strict, timeout)
+
+    def _run(self, plan: Plan, strict: bool, timeout: float | None) -> tuple[pa.Table, RunStats]:
+        with self._deadline(timeout):
             started = time.perf_counter()
             files = _Files()
             while True:
-                self._tally.events.clear()
+                self._tally.clear()
                 try:
                     self._create_views(plan.scans, files)
                     relation = self.con.sql(plan.sql)
                     # A statement that returns no rows (the lake's CREATE TABLE AS) gives no relation.
                     result = relation.to_arrow_table() if relation is not None else pa.table({})
                     break
+                except duckdb.InterruptException:
+                    raise LimitError(f"query timed out after {timeout:g} s (the timeout)") from None
+                except duckdb.OutOfMemoryException:
+                    limit = f"the memory limit of {self.memory_limit}" if self.memory_limit else "DuckDB's memory limit"
+                    raise LimitError(f"query ran out of memory: it needs more than {limit}") from None
                 except duckdb.Error as error:
                     self._recover(plan.scans, files, error, strict)
                 finally:
@@ -275,6 +343,20 @@ class DuckDBEngine:
                 raise BadInputError(f"{first.path}: {first.reason}")
             stats.elapsed_s = time.perf_counter() - started
             return result, stats
+
+    @contextlib.contextmanager
+    def _deadline(self, timeout: float | None) -> Iterator[None]:
+        """Interrupt the connection's query if it still runs ``timeout`` seconds from now."""
+        if timeout is None:
+            yield
+            return
+        timer = threading.Timer(timeout, self.con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
     def _recover(self, scans: list[Scan], files: _Files, error: duckdb.Error, strict: bool) -> None:
         """Learn from a failed run which file to read differently or leave out; else raise."""
@@ -319,10 +401,12 @@ class DuckDBEngine:
         for name in ("list_requests", "get_requests", "bytes_fetched", "cache_hits"):
             setattr(stats, name, sum(s.listing.requests.get(name, 0) for s in plan.scans))
         for path, count in sorted(self._tally.events.items()):
-            if count is None or count == 0:
+            if (count is None or count == 0) and path not in self._tally.not_objects:
                 stats.skipped.append(Skipped(uris.get(path, path), _no_events(count)))
             stats.events_scanned += count or 0
         skipped = {s.path for s in stats.skipped}
+        for path, others in sorted(self._tally.not_objects.items()):  # the file's other events were read
+            stats.skipped.append(Skipped(uris.get(path, path), _not_objects(others, self._tally.events.get(path))))
         scanned = {f.path: f.size for f in _all_files(plan.scans) if f.uri not in skipped and f.path not in skipped}
         stats.files_scanned = len(scanned)
         stats.bytes_scanned = sum(scanned.values())
@@ -399,17 +483,24 @@ class DuckDBEngine:
             )
         documents = " UNION ALL ".join(readers)
         if table.unwraps_records:
+            # An element of Records that is not an object ("a", 1, null) is no event, as in Athena's
+            # reader: from_json would make it a row of NULLs, so each element's JSON type goes beside it.
             shape = json.dumps({"Records": ["JSON" if scan.record else wanted]})
-            tally = " WHERE __trailsql_tally(filename, len(d.Records))" if scan.tally else ""
+            objects = "len(list_filter(t, lambda x: x = 'OBJECT'))"
+            tally = f" WHERE __trailsql_tally(filename, len(d.Records), {objects})" if scan.tally else ""
+            parsed = (
+                f"SELECT from_json(json, {_string(shape)}) AS d, json_type(json, '$.Records[*]') AS t, filename "
+                f"FROM ({documents})"
+            )
             rows = (
-                f"SELECT unnest(d.Records) AS r, filename FROM ("
-                f"SELECT from_json(json, {_string(shape)}) AS d, filename FROM ({documents})){tally}"
+                f"SELECT r, filename FROM (SELECT unnest(d.Records) AS r, unnest(t) AS t, filename "
+                f"FROM ({parsed}){tally}) WHERE t = 'OBJECT'"
             )
         else:  # every JSON value in the file is a row
             rows = (
                 f"SELECT {'json' if scan.record else f'from_json(json, {_string(json.dumps(wanted))})'} AS r, filename "
             )
-            rows += f"FROM ({documents})" + (" WHERE __trailsql_tally(filename, 1)" if scan.tally else "")
+            rows += f"FROM ({documents})" + (" WHERE __trailsql_tally(filename, 1, 1)" if scan.tally else "")
         if scan.record:  # keep each event's JSON text, and parse the columns out of it
             rows = f"SELECT from_json(r, {_string(json.dumps(wanted))}) AS r, r AS raw, filename FROM ({rows})"
         columns = [f"r.{_quote(table.json_key(n))} AS {_quote(n.lower())}" for n in scan.columns]
@@ -423,10 +514,12 @@ class DuckDBEngine:
         for path in paths:
             try:
                 row = self.con.execute(
-                    f"SELECT sum(len(from_json(json, {shape}).Records)) "
+                    f"SELECT sum(len(from_json(json, {shape}).Records)), "
+                    f"sum(len(list_filter(json_type(json, '$.Records[*]'), lambda x: x <> 'OBJECT'))) "
                     f"FROM read_json_objects({_path(path)}, format='unstructured', compression='{_compression(path)}')"
                 ).fetchone()
-                why[path] = _no_events(None if row is None else row[0])
+                count, others = row if row is not None else (None, 0)
+                why[path] = _not_objects(others, 0) if others else _no_events(count)
             except duckdb.Error as error:
                 why[path] = _clean_message(error)
         return why
@@ -447,7 +540,7 @@ class DuckDBEngine:
         position = {name: i for i, (name, _) in enumerate(table.columns)}
         types = dict(table.columns)
         columns = [f"TRY_CAST(c{position[n]} AS {duckdb_type(types[n])}) AS {_quote(n.lower())}" for n in scan.columns]
-        return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1)"
+        return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1, 1)"
 
     def _bad_file(self, scans: list[Scan], known: Collection[str], message: str) -> str | None:
         """The file a DuckDB error message names, if it is one of the scans' files not already ``known``.
@@ -502,6 +595,37 @@ def _named_file(message: str) -> str | None:
 def _no_events(count: int | None) -> str:
     """Why a JSON log file gave no events: ``count`` is the length of its ``Records`` (None: none)."""
     return "not a CloudTrail log file (no Records array)" if count is None else "no events (empty Records array)"
+
+
+def _not_objects(count: int, events: int | None) -> str:
+    """Why a file's ``Records`` elements were left out.
+
+    >>> _not_objects(2, 5)
+    '2 Records elements are not JSON objects: left out (its 5 events were read)'
+    """
+    elements = (
+        "1 Records element is not a JSON object" if count == 1 else f"{count} Records elements are not JSON objects"
+    )
+    return f"{elements}: left out (its {events or 0} events were read)"
+
+
+def _folders(plan: Plan) -> frozenset[str]:
+    """The folders a plan reads: per scan, the deepest folder holding all its files (a table's
+    location, the lake, the S3 cache), or each file's own folder where that is the root.
+
+    >>> from trailsql.sql.planner import Plan
+    >>> sorted(_folders(Plan(sql="", scans=[], warnings=[])))
+    []
+    """
+    folders: set[str] = set()
+    for scan in plan.scans:
+        paths = [f.path for f in scan.listing.files] + [p for read in scan.lake for p in read.files]
+        if not paths:
+            continue
+        parents = {os.path.dirname(p) for p in paths}
+        common = os.path.commonpath(parents)
+        folders |= parents if common == os.path.dirname(common) else {common}  # (the root: no confinement)
+    return frozenset(f.rstrip("/") + "/" for f in folders)
 
 
 def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
@@ -563,9 +687,15 @@ _UNSUPPORTED = [
 ]
 
 
+_TRINO_FAILURE = re.compile(r"Could not convert string 'TRINO_ERROR: (.*)' to INT32", re.DOTALL)
+
+
 def _query_error(error: duckdb.Error) -> TrailsqlError:
     """The error to raise for a failed query: not-supported constructs say so."""
     message = _clean_message(error)
+    failed = _TRINO_FAILURE.match(message)
+    if failed:  # a macro's trino_fail: Trino's own message
+        return TrailsqlError(failed.group(1))
     if message.startswith("Division by zero"):
         return TrailsqlError("DIVISION_BY_ZERO: Division by zero")
     if message.startswith("not supported: "):

@@ -10,13 +10,14 @@ that could make one refuse it with ``not supported``.
 
 Where Trino fails a call (``split_part(s, d, 0)``, an array subscript out of bounds) the
 macro fails too, with Trino's message, through ``trino_fail``: a failing cast, which
-``try()`` turns into NULL as Trino's ``try`` does (DuckDB's ``TRY`` refuses ``error()``).
+``try()`` turns into NULL as Trino's ``try`` does (DuckDB's ``TRY`` refuses ``error()``);
+the engine shows the message marked ``TRINO_ERROR:`` in DuckDB's cast error as Trino's.
 ``error()`` is kept for what trailsql does not support, which ``try()`` must not hide.
 """
 
 MACROS = r"""
 CREATE OR REPLACE MACRO trino_fail(message, typed) AS (
-    [typed][CAST(message AS INTEGER)]
+    [typed][CAST('TRINO_ERROR: ' || message AS INTEGER)]
 );
 CREATE OR REPLACE MACRO trino_json_extract_scalar(j, p) AS (
     CASE WHEN TRY(json_type(j, p)) IN ('OBJECT', 'ARRAY', 'NULL') THEN NULL
@@ -291,6 +292,20 @@ CREATE OR REPLACE MACRO trino_window_sum(x BIGINT, s) AS (
 );
 CREATE OR REPLACE MACRO trino_histogram(x) AS (
     map_from_entries(list_transform(map_entries(histogram(x)), lambda e: {'k': e.key, 'v': CAST(e.value AS BIGINT)}))
+);
+CREATE OR REPLACE MACRO trino_sequence(a, b, s) AS (
+    CASE WHEN s = 0 THEN trino_fail('step must not be zero', [a])
+         WHEN (s > 0 AND a > b) OR (s < 0 AND a < b) THEN trino_fail('sequence stop value should be greater than or '
+              || 'equal to start value if step is greater than zero otherwise stop should be less than or equal to start', [a])
+         WHEN (CAST(b AS HUGEINT) - a) // s >= 10000 THEN
+              trino_fail('result of sequence function must not have more than 10000 entries', [a])
+         ELSE generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT), CAST(s AS BIGINT)) END
+);
+CREATE OR REPLACE MACRO trino_date_sequence(a, b) AS (
+    CASE WHEN abs(date_diff('day', a, b)) >= 10000 THEN
+              trino_fail('result of sequence function must not have more than 10000 entries', [a])
+         ELSE list_transform(range(abs(date_diff('day', a, b)) + 1),
+                             lambda i: a + CAST(CASE WHEN a <= b THEN i ELSE -i END AS INTEGER)) END
 );
 CREATE OR REPLACE MACRO trino_repeat(e, n) AS (
     CASE WHEN n < 0 THEN trino_fail('count argument of repeat function must be greater than or equal to 0', [e])

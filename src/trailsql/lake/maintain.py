@@ -1,8 +1,9 @@
 """Keeping the lake in shape: compaction, statistics and retention.
 
 Every change follows ingest's order: new data is written to ``_staging/`` and renamed into
-place, the manifest commits, and only then are replaced files deleted; a run killed in
-between leaves files the manifest does not list, which the next command deletes.
+place, the manifest commits, and only then are replaced files deleted (after a grace period,
+for queries planned before, see ``RETIRED_GRACE_S``); a run killed in between leaves files the
+manifest does not list, which a later command deletes.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def prune(lake: Lake, older_than: dt.timedelta, today: dt.date | None = None) ->
     cutoff = ((today or dt.datetime.now(dt.UTC).date()) - older_than).isoformat()
     old = [f.path for f in lake.manifest.lake_files() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", f.date) and f.date < cutoff]
     lake.manifest.mark_pruned(old)
+    for path in old:  # retention deletes now: no grace period for data past its age
+        (lake.folder / path).unlink(missing_ok=True)
     lake.manifest.clean()
     return old
 

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ MANIFEST_NAME = "_manifest.sqlite"
 STAGING_NAME = "_staging"
 #: Where a damaged lake file is moved when ingest repairs it (kept as evidence, never read).
 DAMAGED_NAME = "_damaged"
+#: How long a lake file compaction or re-ingest replaced stays on disk: a query planned over
+#: it before the commit (planning to reading takes seconds) still finds it.
+RETIRED_GRACE_S = 15 * 60
 #: Bumped when the manifest's tables change; an older lake is refused with a clear message.
 SCHEMA_VERSION = 3
 #: Versions opened and migrated in place: 2 lacks ``lake_files.sha256`` and ``damaged``.
@@ -130,6 +134,15 @@ def _connect(folder: Path, create: bool) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.absolute().as_uri()}?mode={mode}", isolation_level=None, uri=True)
 
 
+def _retired_long_ago(path: Path) -> bool:
+    """Whether a lake file the manifest does not list is past its grace period (its
+    modification time is when it was written or retired)."""
+    try:
+        return time.time() - path.stat().st_mtime > RETIRED_GRACE_S
+    except FileNotFoundError:
+        return False
+
+
 def full_disk(error: sqlite3.OperationalError) -> bool:
     """Whether SQLite failed because the disk (or the file system) has no room."""
     return any(text in str(error).lower() for text in _FULL)
@@ -226,6 +239,14 @@ class Manifest:
                 [dataclasses.astuple(f) for f in added],
             )
             cur.executemany("INSERT OR IGNORE INTO links VALUES (?, ?)", list(links))
+        self._retire(replaced)
+
+    def _retire(self, paths: Iterable[str]) -> None:
+        """Start the grace period of lake files the manifest no longer lists: :meth:`clean`
+        deletes them :data:`RETIRED_GRACE_S` after, so a query planned before still reads them."""
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.utime(self.folder / path)
 
     def mark_pruned(self, paths: list[str]) -> None:
         """Remove lake files whose partitions retention dropped; their sources stay known but pruned."""
@@ -276,7 +297,8 @@ class Manifest:
             raise
 
     def clean(self) -> list[str]:
-        """Delete staging leftovers and Parquet files the manifest does not list; return them."""
+        """Delete staging leftovers and Parquet files the manifest does not list (once their
+        grace period is over, see :meth:`_retire`); return them."""
         known = {f.path for f in self.lake_files()}
         removed = []
         for dirpath, _, filenames in os.walk(self.folder):
@@ -285,7 +307,8 @@ class Manifest:
                 relative = full.relative_to(self.folder).as_posix()
                 if relative.startswith(DAMAGED_NAME + "/"):
                     continue
-                if relative.startswith(STAGING_NAME + "/") or (relative.endswith(".parquet") and relative not in known):
+                staged = relative.startswith(STAGING_NAME + "/")
+                if staged or (relative.endswith(".parquet") and relative not in known and _retired_long_ago(full)):
                     full.unlink()
                     removed.append(relative)
         for dirpath, _, _ in os.walk(self.folder, topdown=False):

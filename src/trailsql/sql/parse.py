@@ -12,9 +12,9 @@ from typing import TypeVar
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
+from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 
-from trailsql.errors import LimitError, SqlSyntaxError
+from trailsql.errors import LimitError, SemanticError, SqlSyntaxError
 
 DIALECT = "athena"
 
@@ -169,7 +169,9 @@ def _parse(sql: str) -> list[exp.Expr]:
     except TokenError:
         where = _unterminated(sql)
         raise SqlSyntaxError("unterminated quoted string or comment", *(where or (None, None))) from None
-    _refuse_adjacent_strings(sql)
+    tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql)
+    _refuse_adjacent_strings(tokens)
+    _refuse_json_paths_without_root(tokens)
     for statement in statements:
         if not isinstance(statement, STATEMENTS):
             word = statement.sql(DIALECT).split()[0] if statement.sql(DIALECT) else "?"
@@ -191,7 +193,7 @@ def _refuse_deep_nesting(sql: str) -> None:
             raise LimitError(f"query too deeply nested: more than {MAX_NESTING} levels (line {token.line})")
 
 
-def _refuse_adjacent_strings(sql: str) -> None:
+def _refuse_adjacent_strings(tokens: list[Token]) -> None:
     """Token sequences sqlglot accepts and Trino's grammar rejects.
 
     ``'a' 'b'`` (sqlglot joins adjacent string literals), ``a , , b`` (sqlglot drops the empty
@@ -199,8 +201,8 @@ def _refuse_adjacent_strings(sql: str) -> None:
     not start with ``$``).
     """
     previous = None
-    for token in sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql):
-        column = token.col - len(token.text) + 1
+    for token in tokens:
+        column = _column(token)
         if previous is not None and previous.token_type == token.token_type == TokenType.STRING:
             raise SqlSyntaxError(
                 f"mismatched input ''{token.text}'': two string literals in a row", token.line, column - 2
@@ -210,6 +212,42 @@ def _refuse_adjacent_strings(sql: str) -> None:
         if token.token_type == TokenType.VAR and token.text.startswith("$"):
             raise SqlSyntaxError(f"token recognition error at: '{token.text[:20]}'", token.line, column)
         previous = token
+
+
+#: Trino's functions that take a JSONPath as their second argument.
+_JSON_PATH_FUNCTIONS = {"json_extract", "json_extract_scalar", "json_size"}
+
+
+def _refuse_json_paths_without_root(tokens: list[Token]) -> None:
+    """A literal JSONPath must start at ``$``: Trino refuses ``json_extract_scalar(j, 'a')``.
+
+    sqlglot reads ``'a'`` as ``$.a`` while parsing, so the path is checked on the tokens:
+    the string that is a whole second argument of one of :data:`_JSON_PATH_FUNCTIONS`.
+    """
+    for i, token in enumerate(tokens[:-1]):
+        if token.text.lower() not in _JSON_PATH_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:
+            continue
+        depth, j = 0, i + 1
+        while j < len(tokens):
+            kind = tokens[j].token_type
+            depth += (kind in _OPENING) - (kind in _CLOSING)
+            if depth == 0 or (depth == 1 and kind == TokenType.COMMA):
+                break
+            j += 1
+        path = tokens[j + 1 : j + 3] if j < len(tokens) and tokens[j].token_type == TokenType.COMMA else []
+        if (
+            len(path) == 2
+            and path[0].token_type == TokenType.STRING
+            and path[1].token_type in (TokenType.R_PAREN, TokenType.COMMA)
+            and not path[0].text.startswith("$")
+        ):
+            where = f"line {path[0].line}:{_column(path[0]) - 2}"  # (at its opening quote)
+            raise SemanticError(f"{where}: INVALID_FUNCTION_ARGUMENT: Invalid JSON path: '{path[0].text}'")
+
+
+def _column(token: Token) -> int:
+    """The 1-based column a token starts at (sqlglot gives the column of its last character)."""
+    return token.col - len(token.text) + 1
 
 
 def _position_of(sql: str, word: str) -> tuple[int, int]:

@@ -463,6 +463,41 @@ def repeat(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def sequence(node: exp.Expr) -> exp.Expr:
+    """Trino's ``sequence`` counts down when ``stop < start``, refuses a zero step and more than
+    10,000 entries; DuckDB's ``generate_series`` gives ``[]`` or runs out of memory instead.
+
+    >>> from sqlglot import parse_one
+    >>> sequence(parse_one("sequence(5, 1)", read="athena")).sql("duckdb")
+    'TRINO_SEQUENCE(5, 1, CASE WHEN 5 <= 1 THEN 1 ELSE -1 END)'
+    >>> sequence(parse_one("sequence(DATE '2025-01-01', current_date)", read="athena")).sql("duckdb")
+    "TRINO_DATE_SEQUENCE(CAST('2025-01-01' AS DATE), CURRENT_DATE)"
+    """
+    if not isinstance(node, exp.GenerateSeries):
+        return node
+    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
+    kinds = {_temporal_type(start), _temporal_type(end)} - {None}
+    if not kinds:  # (Trino's step is -1 when the sequence counts down)
+        if step is None:
+            step = exp.If(
+                this=exp.LTE(this=start.copy(), expression=end.copy()),
+                true=exp.Literal.number(1),
+                false=exp.Literal.number(-1),
+            )
+        return _call("trino_sequence", start, end, step)
+    if kinds == {"DATE"} and step is None:
+        return _call("trino_date_sequence", start, end)
+    raise NotSupportedError("sequence over timestamps, or over dates with a step")
+
+
+def recursive_with(node: exp.Expr) -> exp.Expr:
+    """Trino fails a recursive ``WITH`` deeper than 10 levels; DuckDB recurses without a bound
+    (and runs forever on a query without one): refused rather than answering where Athena fails."""
+    if isinstance(node, exp.With) and node.args.get("recursive"):
+        raise NotSupportedError("WITH RECURSIVE (Trino's limit of 10 recursion levels is not enforced)")
+    return node
+
+
 def typeof(node: exp.Expr) -> exp.Expr:
     """Trino's ``typeof`` names types its own way (``varchar(2)``, ``integer``, ``row(a integer)``);
     DuckDB's (``VARCHAR``, ``INTEGER``, ``STRUCT(...)``) would differ, and string lengths are
@@ -1022,6 +1057,8 @@ TRANSFORMS: tuple[Transform, ...] = (
     json_array_contains,
     trino_only_functions,
     repeat,
+    sequence,
+    recursive_with,
     typeof,
     concat_operands,
     numeric_literal_range,
