@@ -14,8 +14,10 @@ and jq. The S3 case uploads the logs to SeaweedFS on loopback (the tests' server
 times the same count through the S3 source, with an empty cache and a warm one. The lake
 case runs ``trailsql ingest`` and ``trailsql compact`` in child processes (peak RSS
 sampled every 50 ms with psutil), then the count and every seed query again, now read
-from the lake, each checked to return what the logs returned. Results are printed and
-written as JSON under ``benchmarks/results/``.
+from the lake, each checked to return what the logs returned. Last, the detections' false
+positives: every detection over an ordinary generated day (``--profile benign``, 200,000
+events over 24 hours in one account), printed as "benign findings per day". Results are
+printed and written as JSON under ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import duckdb
 import psutil
 
 from trailsql.generate import GenerateOptions, generate
+from trailsql.library.precision import ordinary_day_findings
 from trailsql.seed import SEED_DAY, fill_daily_placeholders, load_seed
 from trailsql.session import Session
 
@@ -241,6 +244,14 @@ def lake_case(root: Path, raw_count: float, expected: dict[str, int], seed_raw: 
     }
 
 
+def benign_case(seed: int = 1, events: int = 200_000) -> dict[str, Any]:
+    """Every detection's findings on an ordinary day: all false positives."""
+    with tempfile.TemporaryDirectory() as folder:
+        found = ordinary_day_findings(Path(folder), seed, events)
+    by_detection = {query: len(f) for query, f in sorted(found.items()) if f}
+    return {"events": events, "seed": seed, "findings": sum(by_detection.values()), "by_detection": by_detection}
+
+
 def machine() -> dict[str, object]:
     cpu = platform.processor()
     try:
@@ -315,6 +326,7 @@ def main() -> None:
     results["seed_raw"] = seed_rows
     if LAKE:
         results["lake"] = lake_case(root, seconds, expected, seed_rows)
+    results["benign"] = benign_case()
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print()
@@ -328,6 +340,12 @@ def main() -> None:
         for q in lake["seed"]:
             print(f"{q['query'][:58]:58} {q['raw_seconds']:8.3f} {q['seconds']:8.3f} {q['speedup']:8.0f}")
         print(f"ingest: {lake['ingest']['events_per_s']:,} events/s, peak RSS {lake['ingest']['peak_rss_mib']} MiB")
+    benign = results["benign"]
+    assert isinstance(benign, dict)
+    print(
+        f"\nbenign findings per day: {benign['findings']} ({benign['events']:,} benign events over 24 h, one account, "
+        f"seed {benign['seed']}; {', '.join(f'{k}: {n}' for k, n in benign['by_detection'].items()) or 'none'})"
+    )
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     out_file = out_dir / f"{dt.date.today():%Y-%m-%d}-raw-{EVENTS}.json"

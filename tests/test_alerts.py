@@ -284,5 +284,6 @@ def test_threshold_detections_alert_with_their_counts(tmp_path: Path) -> None:
     hooks.stop()
     assert done.new == 1
     (finding,) = json.loads(hooks.received[0][2])["findings"]
-    assert finding["row"]["count"] == 14 and finding["row"]["arn"].endswith("user/mallory")
-    assert "count=14" in json.loads(hooks.received[0][2])["text"]
+    assert finding["count"] == 14 and finding["group"]["arn"].endswith("user/mallory")
+    assert finding["actions"] == ["GetObject"]
+    assert "14 events" in json.loads(hooks.received[0][2])["text"]

@@ -76,7 +76,10 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, int]
     assert not [r.error for r in runs if r.error]
     return {
         technique: {
-            r.query.id: sum(f.technique == technique and f.row["account_id"] in accounts[technique] for f in r.findings)
+            r.query.id: sum(
+                f.technique == technique and any(row["account_id"] in accounts[technique] for row in f.rows)
+                for f in r.findings
+            )
             for r in runs
         }
         for technique in TECHNIQUES

@@ -152,3 +152,17 @@ def test_charts_count_by_hour_or_by_day_over_long_windows() -> None:
     long = Report(Window.parse("2025-01-01", "2025-02-10"), dt.datetime.now(dt.UTC), [])
     days = long.hourly({"2025-01-03T05": 3, "2025-01-03T07": 2})
     assert len(days) == 40 and days[2] == ("2025-01-03", 5) and sum(n for _, n in days) == 5
+
+
+def test_the_report_leads_with_what_needs_action(rendered: dict[str, str]) -> None:
+    """Critical and high findings come first, each with its one-sentence reason."""
+    findings = json.loads(rendered["json"])["findings"]
+    urgent = [f for f in findings if f["severity"] in ("critical", "high")]
+    assert urgent and all(f["summary"] for f in urgent)
+    md = rendered["md"]
+    first_section = md.index("## ")
+    assert md[first_section:].startswith("## Needs action")
+    section = md[first_section : md.index("\n## ", first_section + 1)]
+    assert section.count("\n- **") == min(len(urgent), 20)
+    assert "<h2>Needs action" in rendered["html"]
+    assert rendered["html"].index("<h2>Needs action") < rendered["html"].index("<h2>Overview")

@@ -84,7 +84,7 @@ def test_schedule_runs_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     reports = sorted((workspace / "reports").glob("*.json"))
     assert len(reports) >= 2
     found = json.loads(reports[0].read_text())["findings"]
-    assert [f["row"]["eventname"] for f in found] == ["StopLogging"]
+    assert [f["actions"] for f in found] == [["StopLogging"]]
 
 
 def test_a_job_with_a_bad_schedule_is_refused() -> None:

@@ -22,12 +22,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 Event = dict[str, Any]
 Params = Callable[[random.Random], dict[str, Any] | None]
+Job = TypeVar("Job")
 
 _BUCKETS = ["prod-data", "app-logs", "backups-2024", "public-assets", "ml-training", "finance-reports"]
 _USERS = ["alice", "bob", "carol", "dave", "deploy-bot", "ci-runner"]
@@ -315,27 +316,42 @@ def _plan(options: GenerateOptions, out: Path) -> Iterator[_FileJob]:
         sizes = [count // files + (1 if i < count % files else 0) for i in range(files)]
         base = datetime(day.year, day.month, day.day, tzinfo=UTC)
         window = 86400 // files
-        folder = out / "AWSLogs"
-        if options.org_id:
-            folder = folder / options.org_id
-        folder = folder / account / "CloudTrail" / region / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+        folder = log_folder(out, options.org_id, account, region, day)
         for i, size in enumerate(sizes):
             begin = base + timedelta(seconds=i * window)
-            suffix = "".join(rng.choices(string.ascii_letters + string.digits, k=16))
-            stamp = begin.strftime("%Y%m%dT%H%MZ")
-            name = f"{account}_CloudTrail_{region}_{stamp}_{suffix}.json.gz"
+            name = log_name(account, region, begin, rng)
             yield _FileJob(str(folder / name), account, region, begin, window, size, rng.getrandbits(32))
+
+
+def log_folder(out: Path, org_id: str | None, account: str, region: str, day: date) -> Path:
+    """The AWSLogs folder CloudTrail delivers one account's, region's and day's files to."""
+    folder = out / "AWSLogs"
+    if org_id:
+        folder = folder / org_id
+    return folder / account / "CloudTrail" / region / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+
+
+def log_name(account: str, region: str, begin: datetime, rng: random.Random) -> str:
+    """A CloudTrail log file name; its 16-character suffix is drawn from ``rng``."""
+    suffix = "".join(rng.choices(string.ascii_letters + string.digits, k=16))
+    stamp = begin.strftime("%Y%m%dT%H%MZ")
+    return f"{account}_CloudTrail_{region}_{stamp}_{suffix}.json.gz"
 
 
 def _write(job: _FileJob) -> int:
     rng = random.Random(job.seed)
     offsets = sorted(rng.randrange(job.seconds) for _ in range(job.count))
     records = [make_event(rng, job.start + timedelta(seconds=s), job.account, job.region) for s in offsets]
-    Path(job.path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = job.path + ".tmp"
+    return write_records(job.path, records)
+
+
+def write_records(path: str, records: list[Event]) -> int:
+    """Write one gzipped ``{"Records": [...]}`` file atomically (no gzip timestamp, so the bytes are reproducible)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = path + ".tmp"
     with open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0) as gz:
         gz.write(orjson.dumps({"Records": records}))
-    os.replace(tmp, job.path)
+    os.replace(tmp, path)
     return len(records)
 
 
@@ -346,14 +362,23 @@ def generate(
     workers: int | None = None,
 ) -> int:
     """Write the logs under ``out`` and return the number of events written."""
-    jobs = list(_plan(options, Path(out)))
+    return run_jobs(_write, list(_plan(options, Path(out))), progress, workers)
+
+
+def run_jobs(
+    write: Callable[[Job], int],
+    jobs: list[Job],
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> int:
+    """Run ``write`` over the file jobs, in worker processes when there are several, and sum what they wrote."""
     total = 0
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
-        results: Iterator[int] = map(_write, jobs)
+        results: Iterator[int] = map(write, jobs)
     else:
         pool = ProcessPoolExecutor(workers)
-        results = pool.map(_write, jobs, chunksize=4)
+        results = pool.map(write, jobs, chunksize=4)
     for written in results:
         total += written
         if progress:

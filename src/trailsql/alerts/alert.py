@@ -13,12 +13,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from trailsql import output
 from trailsql.alerts.channels import Channel, DeliveryError, Message
-from trailsql.alerts.report import Report, build_report, finding_time, render_html, render_markdown
+from trailsql.alerts.report import Report, build_report, render_html, render_markdown
 from trailsql.alerts.state import AlertState, SpoolLimits
+from trailsql.library.findings import Finding
 from trailsql.library.query import LibraryQuery
-from trailsql.library.run import Finding
 from trailsql.session import Session
 
 
@@ -35,9 +34,12 @@ class AlertReport:
     dropped: list[str] = field(default_factory=list)
     failed_queries: list[str] = field(default_factory=list)
     still_spooled: int = 0
+    #: What the workspace's suppressions dropped (see :mod:`trailsql.library.suppress`).
+    suppression: str = ""
 
     def lines(self) -> list[str]:
         out = [f"{self.findings} findings, {self.new} new"]
+        out += [self.suppression] if self.suppression else []
         out += [f"{name}: delivered {n} spooled message(s) from earlier runs" for name, n in self.caught_up.items()]
         out += [f"{name}: sent {n} finding(s)" for name, n in self.sent.items()]
         out += [f"{name}: FAILED, message spooled for the next run ({error})" for name, error in self.spooled.items()]
@@ -55,16 +57,19 @@ class AlertReport:
 
 
 def message_for(findings: list[Finding], window_text: str, html: str | None = None) -> Message:
-    """One message for a run's new findings: a line per finding with its rows' values."""
+    """One message for a run's new findings: a line per finding saying why, when and the evidence."""
     worst = findings[0].severity if findings else "info"
     subject = f"[trailsql] {len(findings)} new finding{'s' if len(findings) != 1 else ''} ({worst}), {window_text}"
     lines = []
     for f in findings:
-        values = ", ".join(
-            f"{k}={output.athena_text(v)}" for k, v in f.row.items() if v is not None and k not in ("technique",)
+        seen = f.first_seen or ""
+        if f.last_seen and f.last_seen != f.first_seen:
+            seen += f" to {f.last_seen}"
+        evidence = f"; events {' '.join(f.event_ids[:5])}" + (f" (of {f.event_total})" if f.event_total > 5 else "")
+        lines.append(
+            f"- [{f.severity}] {f.title} ({f.query_id}) {seen}\n  {f.summary[:600]}"
+            f"\n  {f.count} events{evidence if f.event_ids else ''}\n  again: {f.link}"
         )
-        when = finding_time(f) or ""
-        lines.append(f"- [{f.severity}] {f.title} ({f.query_id}) {when}\n  {values[:600]}\n  again: {f.link}")
     return Message(subject, "\n".join(lines), [f.as_dict() for f in findings], html)
 
 
@@ -124,6 +129,7 @@ def run_alerts(
     deliver_spooled(channels, state, result)
     report = build_report(session, queries, given, now)
     result.failed_queries = [f"{run.query.id}: {run.error}" for run in report.runs if run.error]
+    result.suppression = report.suppression_text()
     findings = report.findings
     result.findings = len(findings)
     unsent = state.unsent([f.key for f in findings])

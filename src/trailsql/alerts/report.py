@@ -22,8 +22,10 @@ import markupsafe
 
 from trailsql import output
 from trailsql.alerts import charts
+from trailsql.library.findings import Finding
 from trailsql.library.query import SEVERITIES, LibraryQuery
-from trailsql.library.run import Finding, QueryRun, run_queries
+from trailsql.library.run import QueryRun, run_queries
+from trailsql.library.suppress import Suppressed, load_suppressions, suppress
 from trailsql.library.window import Window
 from trailsql.session import Session
 
@@ -51,12 +53,28 @@ class Report:
     generated: dt.datetime
     runs: list[QueryRun]
     overview: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: Findings the workspace's ``[suppress.*]`` rules dropped, and the rules expired.
+    suppressed: Suppressed = field(default_factory=lambda: Suppressed(kept=[]))
+
+    def suppression_text(self) -> str:
+        """One line on what was suppressed (empty when nothing was, and no rule expired)."""
+        parts = []
+        if self.suppressed.count:
+            rules = ", ".join(f"{name}: {n}" for name, n in sorted(self.suppressed.by_rule.items()))
+            parts.append(f"{self.suppressed.count} finding(s) suppressed ({rules})")
+        if self.suppressed.expired:
+            parts.append(f"expired suppressions ignored: {', '.join(self.suppressed.expired)}")
+        return "; ".join(parts)
 
     @property
     def findings(self) -> list[Finding]:
         """All findings, worst severity first."""
         found = [f for run in self.runs for f in run.findings]
         return sorted(found, key=lambda f: (-SEVERITIES.index(f.severity), f.query_id, finding_time(f) or ""))
+
+    def needs_action(self) -> list[Finding]:
+        """The findings a responder acts on now or today: critical and high (docs/severity.md)."""
+        return [f for f in self.findings if f.severity in ("critical", "high")]
 
     @property
     def events(self) -> int:
@@ -95,12 +113,8 @@ class Report:
 
 
 def finding_time(finding: Finding) -> str | None:
-    """When a finding happened: its event's time, or the first event of a grouped finding."""
-    for column in ("eventtime", "first_seen", "last_seen"):
-        value = finding.row.get(column)
-        if value:
-            return str(value)
-    return None
+    """When a finding happened: the first event of its evidence."""
+    return finding.first_seen
 
 
 def build_report(
@@ -118,6 +132,12 @@ def build_report(
         "until": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
     }
     runs = run_queries(session, queries, fixed, now)
+    suppressed = suppress(
+        [f for run in runs for f in run.findings], load_suppressions(session.workspace.config), now.date()
+    )
+    kept = {id(f) for f in suppressed.kept}
+    for run in runs:
+        run.findings = [f for f in run.findings if id(f) in kept]
     scope = "".join(
         f" AND {c} = '{v.replace(chr(39), chr(39) * 2)}'" for c in ("account", "region") if (v := given.get(c))
     )
@@ -127,7 +147,7 @@ def build_report(
         overview[name] = [
             (str(label), int(n)) for label, n in zip(*(c.to_pylist() for c in table.columns), strict=True)
         ]
-    return Report(window, now, runs, overview)
+    return Report(window, now, runs, overview, suppressed)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -151,6 +171,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "generated": report.generated.isoformat(),
         "events": report.events,
         "findings_by_severity": dict(report.by_severity()),
+        "suppressed": report.suppressed.as_dict(),
         "findings": [f.as_dict() for f in report.findings],
         "queries": [
             {
@@ -174,10 +195,37 @@ def render_csv(report: Report) -> str:
     """One line per finding: for spreadsheets and ticket imports."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["severity", "query", "title", "technique", "time", "key", "row", "link"])
+    writer.writerow(
+        [
+            "severity",
+            "query",
+            "title",
+            "technique",
+            "first_seen",
+            "last_seen",
+            "events",
+            "summary",
+            "event_ids",
+            "key",
+            "link",
+        ]
+    )
     for f in report.findings:
-        row = json.dumps({k: output.json_value(v) for k, v in f.row.items()}, default=str)
-        writer.writerow([f.severity, f.query_id, f.title, f.technique or "", finding_time(f) or "", f.key, row, f.link])
+        writer.writerow(
+            [
+                f.severity,
+                f.query_id,
+                f.title,
+                f.technique or "",
+                f.first_seen or "",
+                f.last_seen or "",
+                f.count,
+                f.summary,
+                " ".join(f.event_ids),
+                f.key,
+                f.link,
+            ]
+        )
     return out.getvalue()
 
 
@@ -208,12 +256,32 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
     lines = [f"# CloudTrail report, {report.window.text()}", ""]
     summary = ", ".join(f"{n} {s}" for s, n in report.by_severity()) or "none"
     lines += [f"{report.events:,} events; findings: {summary}.", ""]
+    if report.suppression_text():
+        lines += [md_text(report.suppression_text()) + ".", ""]
+    urgent = report.needs_action()
+    if urgent:
+        lines += ["## Needs action (critical: now; high: today)", ""]
+        lines += [
+            f"- **{f.severity}** {md_text(f.summary, 300)} (`{f.query_id}`, {f.first_seen or ''})" for f in urgent[:20]
+        ]
+        lines += [f"- …and {len(urgent) - 20} more." if len(urgent) > 20 else "", ""]
     for run in sorted(report.runs, key=lambda r: (r.query.kind != "detection", -SEVERITIES.index(r.query.severity))):
         if run.query.kind == "detection" and not run.findings and run.error is None:
             continue
         lines += [f"## {run.query.title} ({run.query.severity}, `{run.query.id}`)", ""]
         if run.error:
             lines += [f"**failed:** {md_text(run.error)}", ""]
+            continue
+        if run.findings:
+            for f in run.findings[:max_rows]:
+                seen = f.first_seen or ""
+                if f.last_seen and f.last_seen != f.first_seen:
+                    seen += f" to {f.last_seen}"
+                evidence = f", events {md_text(' '.join(f.event_ids[:5]))}" if f.event_ids else ""
+                lines.append(f"- {md_text(f.summary, 400)} ({seen}; {f.count} events{evidence})")
+            if len(run.findings) > max_rows:
+                lines.append(f"\n…and {len(run.findings) - max_rows} more findings.")
+            lines += ["", f"Rows: `{run.query.command(run.params)}`", ""]
             continue
         rows = run.rows
         if not rows:

@@ -71,6 +71,8 @@ def report(fmt: str, out_path: str | None, **where: Any) -> None:
     for run in made.runs:
         if run.error:
             click.echo(f"warning: {run.query.id} failed: {run.error}", err=True)
+    if made.suppression_text():
+        click.echo(made.suppression_text(), err=True)
     text = render(made, fmt)
     if out_path:
         with open(out_path, "w", encoding="utf-8") as out:

@@ -6,12 +6,14 @@ import click
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from trailsql import output
 from trailsql.alerts.report import render_html
 from trailsql.demo import SAMPLE_ACCOUNT, SAMPLE_DAY, demo_report, run_demo, samples_root
 
 _SHOWN_ROWS = 5
+_SHOWN_FINDINGS = 15
 
 
 @click.command()
@@ -51,12 +53,12 @@ def demo(out_path: str) -> None:
 
     report = demo_report()
     console.rule(f"[bold]Detections[/bold]: {len(report.findings)} findings over {report.events:,} events")
-    table = Table("severity", "detection", "findings", "techniques")
-    for run in sorted(report.runs, key=lambda r: -len(r.findings)):
-        if run.findings:
-            techniques = sorted({f.technique for f in run.findings if f.technique})
-            table.add_row(run.query.severity, run.query.id, str(len(run.findings)), ", ".join(techniques))
+    table = Table("severity", "detection", "why (one finding per attack: actor, target, technique)", "events")
+    for f in report.findings[:_SHOWN_FINDINGS]:
+        table.add_row(f.severity, f.query_id, Text(output.terminal_text(f.summary)), str(f.count))
     console.print(table)
+    if len(report.findings) > _SHOWN_FINDINGS:
+        console.print(f"[dim]… and {len(report.findings) - _SHOWN_FINDINGS} more findings in the HTML report[/dim]")
     with open(out_path, "w", encoding="utf-8") as out:
         out.write(render_html(report))
     console.print(f"HTML report written to [bold]{out_path}[/bold] (one file: open it in a browser or mail it)")

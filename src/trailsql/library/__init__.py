@@ -18,8 +18,12 @@ says what it is and which parameters it takes::
 partition columns, so pruning still opens only the window's folders), ``{{baseline}}``
 those of the ``baseline`` duration before the window, ``{{scope}}`` the
 optional ``account``/``region`` filters, and ``{{name}}`` any other parameter as an SQL
-literal. ``kind`` is ``hunt`` (questions to ask) or ``detection`` (every row is a finding);
-``key`` names the columns that identify one finding (alerts send each key once);
+literal. ``kind`` is ``hunt`` (questions to ask) or ``detection`` (its rows are evidence);
+a detection's rows become findings grouped by its ``group`` columns (by default those of
+``technique``, ``account_id``, the actor and ``target`` it returns: one attack, one finding,
+see :mod:`trailsql.library.findings`), each saying why it fired in one sentence: the rows'
+``reason`` column, else the ``summary`` header (``{actor} opened {target} ...``);
+``key`` names the columns that identify one row of evidence;
 ``techniques`` are the attack techniques (Stratus Red Team ids) a detection is written for.
 
 The package ships its library (``library/queries/``); a workspace adds folders of its own

@@ -53,6 +53,10 @@ class LibraryQuery:
     techniques: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
     params: tuple[Param, ...] = field(default_factory=tuple)
+    #: A detection's columns whose values make one finding of its rows (see :mod:`trailsql.library.findings`).
+    group: tuple[str, ...] = ()
+    #: The sentence a finding says, with ``{column}`` and ``{count}``-style fields (see findings).
+    summary: str = ""
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -169,6 +173,8 @@ def parse_query(text: str, path: str) -> LibraryQuery:
         techniques=_listed(fields.get("techniques")),
         key=_listed(fields.get("key")),
         params=tuple(params),
+        group=_listed(fields.get("group")),
+        summary=fields.get("summary", ""),
     )
 
 

@@ -1,7 +1,7 @@
 -- id: daily-access-denied
 -- title: Repeated AccessDenied by principal and action
 -- kind: detection
--- severity: medium
+-- severity: low
 -- tags: seed, errors, attack.discovery, attack.t1580
 -- param: since duration = 24h
 -- param: threshold int = 10

@@ -6,7 +6,9 @@
 -- techniques: aws.discovery.ec2-download-user-data, aws.credential-access.ec2-get-password-data, aws.execution.ec2-user-data
 -- key: actor, eventname
 -- description: Instance user data (often holding secrets) or Windows administrator password
---   data read, allowed or denied, or user data replaced (code that runs at the next boot).
+--   data read, allowed or denied, or user data replaced (code that runs at the next boot):
+--   ModifyInstanceAttribute with userData, or with attribute "userData" and a value (the
+--   older form).
 SELECT
     CASE
         WHEN eventName = 'GetPasswordData' THEN 'aws.credential-access.ec2-get-password-data'
@@ -25,8 +27,9 @@ WHERE {{window}} {{scope}}
     AND eventSource = 'ec2.amazonaws.com'
     AND (
         eventName = 'GetPasswordData'
-        OR (eventName = 'DescribeInstanceAttribute' AND json_extract_scalar(requestParameters, '$.attribute') = 'userData')
-        OR (eventName = 'ModifyInstanceAttribute' AND json_extract(requestParameters, '$.userData') IS NOT NULL)
+        OR (eventName = 'DescribeInstanceAttribute' AND lower(json_extract_scalar(requestParameters, '$.attribute')) = 'userdata')
+        OR (eventName = 'ModifyInstanceAttribute' AND (json_extract(requestParameters, '$.userData') IS NOT NULL
+                                                       OR lower(json_extract_scalar(requestParameters, '$.attribute')) = 'userdata'))
     )
 GROUP BY 1, 2, 3, 4
 ORDER BY first_seen

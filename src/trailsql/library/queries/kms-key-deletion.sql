@@ -5,7 +5,8 @@
 -- tags: attack.impact, attack.t1485
 -- key: eventid
 -- description: A KMS key scheduled for deletion or disabled: data encrypted under it
---   becomes unreadable (ransom, or destruction).
+--   becomes unreadable (ransom, or destruction). Also a key's imported key material
+--   deleted, which makes it unusable at once. The key may be named by id, ARN or alias.
 SELECT
     eventTime,
     'attack.t1485' AS technique,
@@ -19,6 +20,6 @@ SELECT
 FROM cloudtrail_logs
 WHERE {{window}} {{scope}}
     AND eventSource = 'kms.amazonaws.com'
-    AND eventName IN ('ScheduleKeyDeletion', 'DisableKey')
+    AND eventName IN ('ScheduleKeyDeletion', 'DisableKey', 'DeleteImportedKeyMaterial')
     AND errorCode IS NULL
 ORDER BY eventTime

@@ -7,11 +7,13 @@
 -- key: eventid
 -- description: A resource policy letting any principal but an AWS service invoke a
 --   function, or a layer (an extension runs with the function's permissions) added or the
---   function's code overwritten by a person rather than a deployment role.
+--   function's code overwritten by a person rather than a deployment role; or a function
+--   URL created or changed to need no authentication (authType NONE: anyone may call it).
 SELECT
     eventTime,
     CASE
         WHEN eventName LIKE 'AddPermission%' THEN 'aws.persistence.lambda-backdoor-function'
+        WHEN eventName LIKE '%FunctionUrlConfig%' THEN 'aws.persistence.lambda-backdoor-function'
         WHEN eventName LIKE 'UpdateFunctionConfiguration%' THEN 'aws.persistence.lambda-layer-extension'
         ELSE 'aws.persistence.lambda-overwrite-code'
     END AS technique,
@@ -31,8 +33,11 @@ WHERE {{window}} {{scope}}
         -- invoke permission for anyone but an AWS service (a service invoking a function is routine)
         (eventName LIKE 'AddPermission%'
          AND NOT coalesce(json_extract_scalar(requestParameters, '$.principal'), '') LIKE '%.amazonaws.com')
+        -- a function URL anyone may call
+        OR ((eventName LIKE 'CreateFunctionUrlConfig%' OR eventName LIKE 'UpdateFunctionUrlConfig%')
+            AND upper(json_extract_scalar(requestParameters, '$.authType')) = 'NONE')
         -- code or layers changed by a person, not a deployment pipeline's role
-        OR (eventName LIKE 'UpdateFunction%'
+        OR (eventName LIKE 'UpdateFunction%' AND eventName NOT LIKE 'UpdateFunctionUrlConfig%'
             AND (userIdentity.type IN ('IAMUser', 'Root', 'FederatedUser') OR userIdentity.arn LIKE '%AWSReservedSSO%')
             AND (eventName LIKE 'UpdateFunctionCode%'
                  OR json_array_length(coalesce(json_extract(requestParameters, '$.layers'),

@@ -1,11 +1,32 @@
 -- id: s3-bucket-opened-to-everyone
 -- title: S3 bucket opened to everyone (policy, ACL or public access block)
 -- kind: detection
--- severity: high
+-- severity: critical
 -- tags: attack.exfiltration, attack.t1530
 -- key: eventid
--- description: A bucket policy allowing any principal ("*"), an ACL granting AllUsers or
---   AuthenticatedUsers, or the bucket's public access block removed or switched off.
+-- description: A bucket policy with an Allow statement for any principal ("*", {"AWS": "*"}
+--   or "*" in a list) not narrowed by a condition on the caller's account, organisation,
+--   VPC or address; an ACL granting AllUsers or AuthenticatedUsers (grants in
+--   AccessControlPolicy, x-amz-grant-* headers, or a public canned x-amz-acl), also on
+--   CreateBucket; or a bucket's or the account's public access block deleted or put with a
+--   setting switched off. Failed calls are left out.
+WITH calls AS (
+    SELECT
+        *,
+        -- the request without blanks or escapes (a policy may come as escaped JSON text)
+        regexp_replace(requestParameters, '[\s\\]', '') AS request,
+        CASE WHEN json_array_length(json_extract(requestParameters, '$.bucketPolicy.Statement')) IS NOT NULL
+             THEN CAST(json_extract(requestParameters, '$.bucketPolicy.Statement') AS ARRAY(JSON))
+             WHEN json_extract(requestParameters, '$.bucketPolicy.Statement') IS NOT NULL
+             THEN ARRAY[json_extract(requestParameters, '$.bucketPolicy.Statement')] END AS statements
+    FROM cloudtrail_logs
+    WHERE {{window}} {{scope}}
+        AND eventSource = 's3.amazonaws.com'
+        AND errorCode IS NULL
+        AND eventName IN ('PutBucketPolicy', 'PutBucketAcl', 'CreateBucket', 'DeleteBucketPublicAccessBlock',
+                          'PutBucketPublicAccessBlock', 'DeleteAccountPublicAccessBlock', 'PutAccountPublicAccessBlock',
+                          'DeletePublicAccessBlock', 'PutPublicAccessBlock')
+)
 SELECT
     eventTime,
     'attack.t1530' AS technique,
@@ -13,19 +34,27 @@ SELECT
     userIdentity.arn AS actor,
     sourceIPAddress,
     recipientAccountId AS account_id,
-    json_extract_scalar(requestParameters, '$.bucketName') AS target,
+    coalesce(json_extract_scalar(requestParameters, '$.bucketName'),
+             json_extract_scalar(requestParameters, '$.x-amz-account-id'), recipientAccountId) AS target,
     errorCode,
     eventID
-FROM cloudtrail_logs
-WHERE {{window}} {{scope}}
-    AND eventSource = 's3.amazonaws.com'
-    AND errorCode IS NULL
-    AND (
-        (eventName = 'PutBucketPolicy'
-         AND regexp_like(requestParameters, '"Principal"\s*:\s*(\{\s*"AWS"\s*:\s*)?(\[\s*)?"\*"')
-         AND regexp_like(requestParameters, '"Effect"\s*:\s*"Allow"'))
-        OR (eventName = 'PutBucketAcl' AND regexp_like(requestParameters, 'acs.amazonaws.com/groups/global/(AllUsers|AuthenticatedUsers)'))
-        OR eventName = 'DeleteBucketPublicAccessBlock'
-        OR (eventName = 'PutBucketPublicAccessBlock' AND regexp_like(requestParameters, '"(BlockPublicPolicy|RestrictPublicBuckets|BlockPublicAcls|IgnorePublicAcls)"\s*:\s*false'))
-    )
+FROM calls
+WHERE (eventName = 'PutBucketPolicy' AND (
+        -- a statement allowing everyone, with no condition tying it to an account, org, VPC or address
+        any_match(statements, s ->
+            regexp_like(regexp_replace(json_format(s), '[\s\\]', ''), '(?i)"Effect":"Allow"')
+            AND regexp_like(regexp_replace(json_format(s), '[\s\\]', ''),
+                            '(?i)"Principal":("\*"|\{[^}]*"AWS":("\*"|\[[^\]]*"\*"))')
+            AND NOT regexp_like(json_format(s),
+                                '(?i)aws:(SourceVpce?|SourceAccount|SourceArn|SourceOwner|SourceIp|VpcSourceIp|PrincipalOrgID|PrincipalOrgPaths|PrincipalAccount|PrincipalArn|userid)"'))
+        -- a policy given as text (no Statement to read): the same test on the whole request
+        OR (statements IS NULL
+            AND regexp_like(request, '(?i)"Effect":"Allow"')
+            AND regexp_like(request, '(?i)"Principal":("\*"|\{[^}]*"AWS":("\*"|\[[^\]]*"\*"))'))))
+    OR (eventName IN ('PutBucketAcl', 'CreateBucket') AND (
+        regexp_like(request, '(?i)acs\.amazonaws\.com/groups/global/(AllUsers|AuthenticatedUsers)')
+        OR regexp_like(request, '(?i)"x-amz-acl":\[?"(public-read|public-read-write|authenticated-read)"')))
+    OR (eventName IN ('DeleteBucketPublicAccessBlock', 'DeleteAccountPublicAccessBlock', 'DeletePublicAccessBlock'))
+    OR (eventName IN ('PutBucketPublicAccessBlock', 'PutAccountPublicAccessBlock', 'PutPublicAccessBlock')
+        AND regexp_like(request, '(?i)"(BlockPublicPolicy|RestrictPublicBuckets|BlockPublicAcls|IgnorePublicAcls)":"?false'))
 ORDER BY eventTime
