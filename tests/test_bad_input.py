@@ -21,6 +21,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import re
 import shutil
 import sys
 from collections import Counter
@@ -34,7 +35,7 @@ from click.testing import CliRunner
 from tests.conftest import log_folder, write_log
 
 from trailsql.cli.main import main
-from trailsql.errors import BadInputError
+from trailsql.errors import BadInputError, CatalogError
 from trailsql.session import Result, Session
 
 ACCOUNT = "123456789012"
@@ -287,16 +288,11 @@ def test_digest_and_insight_files_are_neither_read_nor_reported(corpus: Corpus) 
     assert result.stats.files_listed == len(corpus.good_files) + len(corpus.bad)
 
 
-def test_missing_logs_root_gives_no_rows_and_a_warning(tmp_path: Path) -> None:
+def test_a_missing_logs_root_is_an_error_naming_it(tmp_path: Path) -> None:
+    """Not an empty answer (issue 13): a mistyped --logs fails and says which path."""
     missing = tmp_path / "no" / "such" / "logs"
-    session = Session(logs=missing)
-    try:
-        result = session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
-    finally:
-        session.close()
-    assert result.table.column("n").to_pylist() == [0]
-    notes = result.warnings + [f"{s.path}: {s.reason}" for s in result.stats.skipped]
-    assert any(str(missing) in note for note in notes), notes
+    with Session(logs=missing) as session, pytest.raises(CatalogError, match=re.escape(str(missing))):
+        session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
 
 
 def test_missing_table_location_beside_good_logs(corpus: Corpus, tmp_path: Path) -> None:
@@ -365,9 +361,8 @@ def test_cli_strict_exits_1_for_a_parsable_bad_file(kind: str, write_logs: Any) 
     assert bad.name in result.stderr
 
 
-def test_cli_missing_logs_root_warns_and_exits_0(tmp_path: Path) -> None:
+def test_cli_missing_logs_root_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = trailsql("query", "--logs", missing, "--format", "json", "SELECT count(*) AS n FROM cloudtrail_logs")
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == [{"n": 0}]
-    assert str(missing) in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"the logs location {missing} does not exist" in result.stderr

@@ -1,9 +1,10 @@
 """The package installs and answers a query with its declared dependencies only (no extras).
 
 ``pip install .`` once failed every query because numpy, which DuckDB's Arrow UDFs import,
-was not declared. This builds the wheel, installs it into a fresh venv (dependencies from
-PyPI, as a user gets them) and runs ``trailsql query`` there. Slow (about a minute): one
-test, run once per run; skipped, saying why, only when PyPI cannot be reached.
+was not declared. This builds the wheel and the sdist as ``make dist`` does (one build per
+run), installs each into a fresh venv (dependencies from PyPI, as a user gets them) and
+runs ``trailsql`` there. Slow (about a minute each); skipped, saying why, only when PyPI
+cannot be reached.
 """
 
 from __future__ import annotations
@@ -60,23 +61,45 @@ def run(*args: str | Path, cwd: Path | None = None) -> str:
     return done.stdout
 
 
-def test_the_wheel_installs_without_extras_and_answers_a_query(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel and the sdist, built once for this module as ``make dist`` builds them."""
     unreachable = pypi_reachable()
     if unreachable:
-        pytest.skip(f"PyPI cannot be reached ({unreachable}): the wheel's dependencies come from there")
-    wheels = tmp_path / "wheels"
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", wheels, ROOT)
-    (wheel,) = wheels.glob("trailsql-*.whl")
+        pytest.skip(f"PyPI cannot be reached ({unreachable}): the build backend and dependencies come from there")
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
+    return out
+
+
+def installed(package: Path, tmp_path: Path) -> Path:
+    """A fresh venv with ``package`` (a wheel or an sdist) installed; its bin folder."""
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
-    python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", wheel)
-    installed = run(python, "-m", "pip", "list", "--format", "json")
-    assert "pandas" not in {p["name"].lower() for p in json.loads(installed)}  # no extras came along
+    run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", package)
+    return venv / "bin"
+
+
+def test_the_wheel_installs_without_extras_and_answers_a_query(dist: Path, tmp_path: Path) -> None:
+    (wheel,) = dist.glob("trailsql-*.whl")
+    bin_ = installed(wheel, tmp_path)
+    listed = run(bin_ / "python", "-m", "pip", "list", "--format", "json")
+    assert not {"pandas", "sqlalchemy"} & {p["name"].lower() for p in json.loads(listed)}  # no extras came along
+    assert_answers_a_query(bin_ / "trailsql", tmp_path)
+
+
+def test_the_sdist_installs_and_answers_a_query(dist: Path, tmp_path: Path) -> None:
+    (sdist,) = dist.glob("trailsql-*.tar.gz")
+    bin_ = installed(sdist, tmp_path)
+    assert run(bin_ / "trailsql", "--version").strip() == "trailsql, version 0.1.0"  # pyproject's version
+    assert_answers_a_query(bin_ / "trailsql", tmp_path)
+
+
+def assert_answers_a_query(trailsql: Path, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     records = sample_logs(logs)
     sql = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1 ORDER BY 1"
-    out = run(venv / "bin" / "trailsql", "query", "--logs", logs, "--format", "json", sql, cwd=tmp_path)
+    out = run(trailsql, "query", "--logs", logs, "--format", "json", sql, cwd=tmp_path)
     expected: dict[str, int] = {}
     for record in records:
         expected[record["eventName"]] = expected.get(record["eventName"], 0) + 1

@@ -69,7 +69,7 @@ def test_formats_carry_the_same_findings(rendered: dict[str, str], logs: Path) -
     rows = list(csv.DictReader(io.StringIO(rendered["csv"])))
     assert [(r["query"], r["key"]) for r in rows] == [(f["query"], f["key"]) for f in data["findings"]]
     for f in data["findings"]:
-        assert f["link"].startswith(f"trailsql queries run {f['query']} --since 2024-07-01T00:00:00Z")
+        assert f["link"].startswith(f"trailsql queries run {f['query']} --logs {logs} --since 2024-07-01T00:00:00Z")
         assert f["query"] in rendered["md"]
     # A hunt's rows are in the report too (failed calls of the three files).
     hunt = next(q for q in data["queries"] if q["id"] == "failed-api-calls")

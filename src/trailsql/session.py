@@ -11,6 +11,7 @@ import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.lake.read import LakeReader
+from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
 from trailsql.sql.parse import parse
 from trailsql.sql.planner import plan_query
@@ -73,7 +75,7 @@ class Session:
             self.workspace.add_location_map(prefix, folder)
         for store in event_data_stores or []:
             self.workspace.add_event_data_store(store)
-        self.logs = os.fspath(logs) if logs is not None else None
+        self.logs = os.fspath(logs) if logs is not None else self.workspace.default_logs
         self.lake = LakeReader(self.workspace.folder) if self.workspace.folder is not None else None
         self.strict = strict
         self.engine = DuckDBEngine(memory_limit=memory_limit, confined=True)
@@ -95,6 +97,28 @@ class Session:
         if self._s3 is not None:
             self._s3.close()
 
+    def logs_span(self) -> tuple[str, str] | None:
+        """The first and last day of the default table's local logs (from their folders and
+        names, no file read), or None: no local logs, or none with a day."""
+        table = self.table(DEFAULT_TABLE) if self.logs is not None and not self.logs.startswith("s3://") else None
+        if table is None:
+            return None
+        listing = list_awslogs(Path(table.location), lambda _: True)
+        days = sorted(
+            f"{p['year']}-{p['month']}-{p['day']}"
+            for p in (dict(f.partition) for f in listing.files)
+            if p.get("year") and p.get("month") and p.get("day")
+        )
+        return (days[0], days[-1]) if days else None
+
+    def command_options(self) -> list[str]:
+        """The options that make a command see what this session sees (``--logs``, ``--workspace``):
+        a report's "run it again" commands carry them, so they run as printed."""
+        options = ["--logs", self.logs] if self.logs is not None else []
+        if self.workspace.folder is not None:
+            options += ["--workspace", str(self.workspace.folder)]
+        return options
+
     def s3(self) -> S3Source:
         """The S3 source of ``s3://`` locations that no location map sends to a local folder."""
         if self._s3 is None:
@@ -105,8 +129,17 @@ class Session:
         """A table by name: one created by DDL, else the default table over ``logs``."""
         found = self.workspace.tables.get(name.lower())
         if found is None and name.lower() == DEFAULT_TABLE and self.logs is not None:
-            return default_table(self.logs if self.logs.startswith("s3://") else os.path.abspath(self.logs))
+            if self.logs.startswith("s3://"):
+                return default_table(self.logs)
+            if not os.path.exists(self.logs):  # not an empty answer: a mistyped path
+                raise CatalogError(f"the logs location {self.logs} does not exist (--logs)")
+            return default_table(os.path.abspath(self.logs))
         return found
+
+    def names(self) -> list[str]:
+        """Every table and view name a query may use."""
+        default = [DEFAULT_TABLE] if self.logs is not None else []
+        return sorted({*self.workspace.tables, *self.workspace.views, *default, lake.LAKE_VIEW})
 
     def view(self, name: str) -> str | None:
         """A view's query: one created by DDL, or the CloudTrail Lake-shaped view."""

@@ -1,7 +1,8 @@
 """``trailsql alert``: run the detections and send each new finding once to every channel.
 
 A run first delivers what earlier runs spooled, then finds, then sends the findings not
-sent before as one message per channel. A channel that fails gets the message spooled in
+sent before as one message per channel, of the findings its filter passes
+(:class:`~trailsql.alerts.channels.ChannelFilter`). A channel that fails gets the message spooled in
 the workspace, and the run says so; the next run delivers it. A channel's failure, whatever
 it is, stays that channel's: the others are still served. The spool is bounded
 (:class:`~trailsql.alerts.state.SpoolLimits`); what it drops is in the run's summary.
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from trailsql.alerts.channels import Channel, DeliveryError, Message
 from trailsql.alerts.report import Report, build_report, render_html, render_markdown
 from trailsql.alerts.state import AlertState, SpoolLimits
 from trailsql.library.findings import Finding
 from trailsql.library.query import LibraryQuery
+from trailsql.library.window import Window
 from trailsql.session import Session
 
 
@@ -56,21 +59,46 @@ class AlertReport:
         return bool(self.spooled or self.still_failing or self.dropped)
 
 
-def message_for(findings: list[Finding], window_text: str, html: str | None = None) -> Message:
+def _timed(finding: Finding, window: Window) -> dict[str, Any]:
+    """A finding as a message carries it: its actor, and its times, or (a threshold finding,
+    whose rows count events without a time) its window's span, said so by ``time_basis``."""
+    timed = finding.first_seen is not None
+    return {
+        **finding.as_dict(),
+        "actor": finding.actor,
+        "first_seen": finding.first_seen if timed else f"{window.start:%Y-%m-%dT%H:%M:%SZ}",
+        "last_seen": finding.last_seen if timed else f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
+        "time_basis": "events" if timed else "window",
+    }
+
+
+def message_for(findings: list[Finding], window: Window, html: str | None = None) -> Message:
     """One message for a run's new findings: a line per finding saying why, when and the evidence."""
     worst = findings[0].severity if findings else "info"
-    subject = f"[trailsql] {len(findings)} new finding{'s' if len(findings) != 1 else ''} ({worst}), {window_text}"
+    subject = f"[trailsql] {len(findings)} new finding{'s' if len(findings) != 1 else ''} ({worst}), {window.text()}"
+    carried = [_timed(f, window) for f in findings]
     lines = []
-    for f in findings:
-        seen = f.first_seen or ""
-        if f.last_seen and f.last_seen != f.first_seen:
-            seen += f" to {f.last_seen}"
+    for f, d in zip(findings, carried, strict=True):
+        seen = d["first_seen"] + (f" to {d['last_seen']}" if d["last_seen"] != d["first_seen"] else "")
+        seen += " (the window)" if d["time_basis"] == "window" else ""
         evidence = f"; events {' '.join(f.event_ids[:5])}" + (f" (of {f.event_total})" if f.event_total > 5 else "")
         lines.append(
             f"- [{f.severity}] {f.title} ({f.query_id}) {seen}\n  {f.summary[:600]}"
             f"\n  {f.count} events{evidence if f.event_ids else ''}\n  again: {f.link}"
         )
-    return Message(subject, "\n".join(lines), [f.as_dict() for f in findings], html)
+    span = {
+        "start": f"{window.start:%Y-%m-%dT%H:%M:%SZ}",
+        "end": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
+        "text": window.text(),
+    }
+    return Message(subject, "\n".join(lines), carried, html, span)
+
+
+def html_of(report: Report, findings: list[Finding]) -> str:
+    """The report's HTML with ``findings`` as its only findings: what this run tells this channel."""
+    keys = {f.key for f in findings}
+    runs = [replace(run, findings=[f for f in run.findings if f.key in keys]) for run in report.runs]
+    return render_html(replace(report, runs=runs))
 
 
 def deliver(channel: Channel, message: Message) -> str | None:
@@ -114,6 +142,34 @@ def deliver_spooled(channels: Mapping[str, Channel], state: AlertState, result: 
             result.caught_up[name] = result.caught_up.get(name, 0) + 1
 
 
+def send_new(
+    report: Report,
+    new: list[Finding],
+    channels: Mapping[str, Channel],
+    state: AlertState,
+    result: AlertReport,
+    with_html: bool,
+) -> None:
+    """Each channel the new findings its filter passes (none pass: no message); spooled where it fails."""
+    tags = {run.query.id: run.query.tags for run in report.runs}
+    pages: dict[frozenset[str], str] = {}  # channels taking the same findings share one rendering
+    for name, channel in channels.items():
+        chosen = [f for f in new if channel.only.passes(f.severity, f.query_id, tags.get(f.query_id, ()))]
+        if not chosen:
+            continue
+        html = None
+        if with_html:
+            keys = frozenset(f.key for f in chosen)
+            html = pages[keys] = pages.get(keys) or html_of(report, chosen)
+        message = message_for(chosen, report.window, html)
+        error = deliver(channel, message)
+        if error is None:
+            result.sent[name] = len(chosen)
+        else:
+            state.spool(name, message, error)
+            result.spooled[name] = error
+
+
 def run_alerts(
     session: Session,
     queries: Iterable[LibraryQuery],
@@ -137,21 +193,7 @@ def run_alerts(
     new = list({f.key: f for f in new}.values())  # the same finding twice in one run is sent once
     result.new = len(new)
     if new:
-        window = report.window.text()
-        html = None
-        if with_html:
-            new_keys = {f.key for f in new}
-            for run in report.runs:
-                run.findings = [f for f in run.findings if f.key in new_keys]
-            html = render_html(report)
-        message = message_for(new, window, html)
-        for name, channel in channels.items():
-            error = deliver(channel, message)
-            if error is None:
-                result.sent[name] = len(new)
-            else:
-                state.spool(name, message, error)
-                result.spooled[name] = error
+        send_new(report, new, channels, state, result, with_html)
         state.mark_sent([(f.key, f.query_id) for f in new])
     result.dropped = state.prune(limits or SpoolLimits())
     result.still_spooled = state.spool_size()

@@ -13,7 +13,17 @@ Channels are named in the workspace's ``trailsql.toml``; secrets can stay out of
     type = "sns"              # topic_arn; region, profile, endpoint_url as for S3
 
 Each channel sends one :class:`Message` per run: the new findings with their rows (a
-threshold detection's rows carry its counts).
+threshold detection's rows carry its counts). Slack gets it as Block Kit: a summary
+(counts by severity, the window), then one message per finding, at most
+:data:`SLACK_MAX_FINDINGS` with an "and N more" line.
+
+A channel can take only some findings (:class:`ChannelFilter`; all the settings given must
+hold, and a channel none passes gets no message)::
+
+    [channels.pager]
+    min_severity = "high"     # info, low, medium, high, critical
+    detections = ["cloudtrail-tampering"]   # query ids
+    tags = ["attack.persistence"]           # any of the query's tags
 
 Every channel takes ``timeout`` (seconds, default :data:`TIMEOUT`): the whole delivery,
 not each socket read, must finish within it, so a peer that drips one header line at a
@@ -37,15 +47,19 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 from trailsql.errors import CatalogError
+from trailsql.library.query import SEVERITIES
 
 #: Seconds a whole delivery may take before it counts as failed (and is spooled); ``timeout`` per channel.
 TIMEOUT = 30.0
+#: Findings a run posts to Slack one message each; the rest are counted in the summary.
+SLACK_MAX_FINDINGS = 20
 
 
 class DeliveryError(Exception):
@@ -60,23 +74,58 @@ class ChannelConfigError(CatalogError):
 
 @dataclass(frozen=True)
 class Message:
-    """What a run tells people: a subject, plain text (Markdown-ish), optional HTML, and the findings."""
+    """What a run tells people: a subject, plain text (Markdown-ish), optional HTML, and the findings.
+
+    ``window`` (``start``, ``end``, ``text``) is set on an alert run's message, which Slack
+    then shows as Block Kit; a message without one (a report, a spooled message of an
+    older version) is shown as its text."""
 
     subject: str
     text: str
     findings: list[dict[str, Any]] = field(default_factory=list)
     html: str | None = None
+    window: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "text": self.text, "findings": self.findings, "html": self.html}
+        return {
+            "subject": self.subject,
+            "text": self.text,
+            "findings": self.findings,
+            "html": self.html,
+            "window": self.window,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
-        return cls(data["subject"], data["text"], data.get("findings", []), data.get("html"))
+        return cls(data["subject"], data["text"], data.get("findings", []), data.get("html"), data.get("window"))
+
+
+@dataclass(frozen=True)
+class ChannelFilter:
+    """Which findings a channel takes: each setting given must hold; none given, every finding.
+
+    >>> only = ChannelFilter(min_severity="high", tags=("attack.persistence",))
+    >>> only.passes("critical", "iam-backdoor", ("attack.persistence", "iam"))
+    True
+    >>> only.passes("medium", "iam-backdoor", ("attack.persistence",)), only.passes("high", "x", ())
+    (False, False)
+    """
+
+    min_severity: str | None = None
+    detections: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+
+    def passes(self, severity: str, query_id: str, tags: Iterable[str]) -> bool:
+        if self.min_severity and SEVERITIES.index(severity) < SEVERITIES.index(self.min_severity):
+            return False
+        if self.detections is not None and query_id not in self.detections:
+            return False
+        return self.tags is None or bool(set(self.tags) & set(tags))
 
 
 class Channel(Protocol):
     name: str
+    only: ChannelFilter
 
     def send(self, message: Message) -> None:
         """Deliver or raise :class:`DeliveryError`."""
@@ -124,6 +173,33 @@ def checked_timeout(name: str, config: dict[str, Any]) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ChannelConfigError(f"channel {name}: timeout must be a positive number of seconds (got {value!r})")
     return float(value)
+
+
+def _names(name: str, config: dict[str, Any], key: str) -> tuple[str, ...] | None:
+    """The channel's ``key``: a non-empty list of non-empty strings, or absent (None)."""
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ChannelConfigError(f"channel {name}: {key} must be a non-empty list of names (got {value!r})")
+    return tuple(value)
+
+
+def checked_filter(name: str, config: dict[str, Any]) -> ChannelFilter:
+    """The channel's ``min_severity``, ``detections`` and ``tags``, refused when they cannot
+    mean anything: a misspelt severity would otherwise route nothing, silently.
+
+    >>> checked_filter("pager", {"min_severity": "urgent"})
+    Traceback (most recent call last):
+    ...
+    trailsql.alerts.channels.ChannelConfigError: channel pager: min_severity must be one of info, low, medium, high, critical (got 'urgent')
+    """
+    severity = config.get("min_severity")
+    if severity is not None and severity not in SEVERITIES:
+        raise ChannelConfigError(
+            f"channel {name}: min_severity must be one of {', '.join(SEVERITIES)} (got {severity!r})"
+        )
+    return ChannelFilter(severity, _names(name, config, "detections"), _names(name, config, "tags"))
 
 
 def _cut(sock: socket.socket | None) -> None:
@@ -189,17 +265,90 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text[:3000])}  # Slack refuses a longer section
+
+
+def _code(text: str) -> str:
+    """``text`` as a Slack code span, unless a backtick in it would end the span early."""
+    return f"`{slack_escape(text)}`" if "`" not in text else slack_escape(text)
+
+
+def slack_summary(message: Message) -> dict[str, Any]:
+    """The run's first Slack message: the subject, counts by severity, the window, what is not shown."""
+    window = message.window or {}
+    counts = Counter(str(f.get("severity")) for f in message.findings)
+    tally = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
+    blocks = [
+        _section(f"*{slack_escape(message.subject)}*"),
+        {"type": "context", "elements": [_mrkdwn(f"{tally} · {slack_escape(window.get('text', ''))}")]},
+    ]
+    hidden = len(message.findings) - SLACK_MAX_FINDINGS
+    if hidden > 0:
+        report = f"trailsql report --since {window.get('start')} --until {window.get('end')}"
+        more = f"The worst {SLACK_MAX_FINDINGS} follow; and {hidden} more, all in {_code(report)}."
+        blocks.append({"type": "context", "elements": [_mrkdwn(more)]})
+    return {"text": slack_escape(message.subject), "blocks": blocks}
+
+
+def slack_finding(finding: dict[str, Any]) -> dict[str, Any]:
+    """One finding's Slack message: title and severity, why, when, who, and the command to see its rows."""
+    title, severity = slack_escape(str(finding.get("title"))), slack_escape(str(finding.get("severity")))
+    # A threshold finding's times are its window's (message_for): labelled so, not as events'.
+    start, end = (
+        ("Window start", "Window end") if finding.get("time_basis") == "window" else ("First seen", "Last seen")
+    )
+    facts = {
+        start: finding.get("first_seen"),
+        end: finding.get("last_seen"),
+        "Actor": finding.get("actor"),
+        "Events": finding.get("count"),
+    }
+    fields = [_mrkdwn(f"*{label}*\n{slack_escape(str(value or '-')[:1000])}") for label, value in facts.items()]
+    blocks = [
+        _section(f"*{title} · {severity}* ({_code(str(finding.get('query')))})"),
+        _section(slack_escape(str(finding.get("summary") or "")[:1000])),
+        {"type": "section", "fields": fields},
+        {"type": "context", "elements": [_mrkdwn(f"Rows: {_code(str(finding.get('link') or ''))}"[:3000])]},
+    ]
+    return {"text": f"[{severity}] {title}", "blocks": blocks}
+
+
+def slack_payloads(message: Message) -> list[dict[str, Any]]:
+    """What Slack is sent for ``message``, in order. An alert run's findings as Block Kit; any
+    other message as one mrkdwn text. Every log-derived string is escaped: nothing is markup."""
+    if message.window is None or not message.findings:
+        text = f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
+        return [{"text": text[:39_000]}]
+    shown = message.findings[:SLACK_MAX_FINDINGS]
+    return [slack_summary(message)] + [slack_finding(f) for f in shown]
+
+
 @dataclass
 class SlackChannel:
-    """A Slack incoming webhook: the message as Slack mrkdwn text (escaped: nothing in it is markup)."""
+    """A Slack incoming webhook. A failure part-way sends the whole message again from the spool:
+    a few Slack messages may then arrive twice (delivery is at least once)."""
 
     name: str
     url: str
     timeout: float = TIMEOUT
+    only: ChannelFilter = field(default_factory=ChannelFilter)
 
     def send(self, message: Message) -> None:
-        text = f"*{slack_escape(message.subject)}*\n{slack_escape(message.text)}"
-        _post(self.url, json.dumps({"text": text[:39_000]}).encode(), {}, self.timeout)
+        payloads = slack_payloads(message)
+        # ``timeout`` bounds the whole delivery, however many posts it takes.
+        ends = time.monotonic() + self.timeout
+        for number, payload in enumerate(payloads):
+            try:
+                _post(self.url, json.dumps(payload).encode(), {}, max(ends - time.monotonic(), 0.001))
+            except DeliveryError as error:
+                late = time.monotonic() >= ends
+                why = f"POST {self.url}: no complete answer within {self.timeout:g} s" if late else str(error)
+                raise DeliveryError(f"{why} (Slack message {number + 1} of {len(payloads)})") from None
 
 
 @dataclass
@@ -210,6 +359,7 @@ class WebhookChannel:
     url: str
     secret: str | None = None
     timeout: float = TIMEOUT
+    only: ChannelFilter = field(default_factory=ChannelFilter)
 
     def send(self, message: Message) -> None:
         body = json.dumps({"subject": message.subject, "text": message.text, "findings": message.findings}, default=str)
@@ -251,6 +401,7 @@ class EmailChannel:
     password: str | None = None
     cafile: str | None = None
     timeout: float = TIMEOUT
+    only: ChannelFilter = field(default_factory=ChannelFilter)
 
     def send(self, message: Message) -> None:
         mail = EmailMessage()
@@ -283,6 +434,7 @@ class SnsChannel:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    only: ChannelFilter = field(default_factory=ChannelFilter)
 
     def send(self, message: Message) -> None:
         import boto3
@@ -300,11 +452,12 @@ def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
     """The channel ``[channels.<name>]`` describes; settings that cannot work are refused here."""
     kind = config.get("type")
     timeout = checked_timeout(name, config)
+    only = checked_filter(name, config)
     if kind == "slack":
-        return SlackChannel(name, checked_url(name, _secret(config, "url") or ""), timeout)
+        return SlackChannel(name, checked_url(name, _secret(config, "url") or ""), timeout, only)
     if kind == "webhook":
         url = checked_url(name, _secret(config, "url") or "")
-        return WebhookChannel(name, url, _secret(config, "secret", required=False), timeout)
+        return WebhookChannel(name, url, _secret(config, "secret", required=False), timeout, only)
     if kind == "email":
         to = config.get("to") or []
         return EmailChannel(
@@ -318,6 +471,7 @@ def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
             password=_secret(config, "password", required=False),
             cafile=config.get("cafile"),
             timeout=timeout,
+            only=only,
         )
     if kind == "sns":
         return SnsChannel(
@@ -326,6 +480,7 @@ def channel_from_config(name: str, config: dict[str, Any]) -> Channel:
             region=config.get("region"),
             profile=config.get("profile"),
             endpoint_url=config.get("endpoint_url"),
+            only=only,
         )
     raise ChannelConfigError(f"channel {name}: type must be one of sns, slack, webhook, email (got {kind!r})")
 

@@ -181,7 +181,7 @@ def as_json(report: Report) -> dict[str, Any]:
                 "severity": run.query.severity,
                 "rows": [{k: output.json_value(v) for k, v in row.items()} for row in run.rows],
                 "error": run.error,
-                "link": run.query.command(run.params),
+                "link": run.command,
             }
             for run in report.runs
         ],
@@ -281,7 +281,7 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
                 lines.append(f"- {md_text(f.summary, 400)} ({seen}; {f.count} events{evidence})")
             if len(run.findings) > max_rows:
                 lines.append(f"\n…and {len(run.findings) - max_rows} more findings.")
-            lines += ["", f"Rows: `{run.query.command(run.params)}`", ""]
+            lines += ["", f"Rows: `{run.command}`", ""]
             continue
         rows = run.rows
         if not rows:
@@ -294,7 +294,7 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
             lines.append("| " + " | ".join(md_text(row[n], 120) for n in names) + " |")
         if len(rows) > max_rows:
             lines.append(f"\n…and {len(rows) - max_rows} more rows.")
-        lines += ["", f"Again: `{run.query.command(run.params)}`", ""]
+        lines += ["", f"Again: `{run.command}`", ""]
     quiet = [r.query.id for r in report.runs if r.query.kind == "detection" and not r.findings and r.error is None]
     if quiet:
         lines += [f"No findings from: {', '.join(quiet)}.", ""]

@@ -29,6 +29,24 @@ from trailsql.catalog.table import Table
 from trailsql.errors import CatalogError
 
 CONFIG_FILE = "trailsql.toml"
+#: The environment variable naming the workspace when ``--workspace`` is not given.
+WORKSPACE_ENV = "TRAILSQL_WORKSPACE"
+
+
+def find_workspace(given: str | None, start: Path | None = None) -> tuple[str | None, str]:
+    """The workspace folder to use and where it came from: ``--workspace``, else
+    ``$TRAILSQL_WORKSPACE``, else the nearest folder holding a ``trailsql.toml`` from the
+    current one up; None (no workspace) when none of these is there."""
+    if given:
+        return given, "--workspace"
+    if os.environ.get(WORKSPACE_ENV):
+        return os.environ[WORKSPACE_ENV], f"${WORKSPACE_ENV}"
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return str(folder), f"{CONFIG_FILE} found in {folder}"
+    return None, "none"
+
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
@@ -105,6 +123,19 @@ class Workspace:
             raise CatalogError(f"--location-map wants s3://PREFIX=PATH, got {prefix}")
         self.config.setdefault("locations", {})[prefix.rstrip("/")] = str(Path(folder).resolve())
         self._save_config()
+
+    @property
+    def default_logs(self) -> str | None:
+        """The logs of the default table ``cloudtrail_logs`` (``[logs] default``), if remembered."""
+        value = self.config.get("logs", {}).get("default")
+        return str(value) if value else None
+
+    def remember_logs(self, logs: str) -> None:
+        """Keep ``logs`` (a local path, made absolute, or an ``s3://`` URI) as the default table's."""
+        value = logs if logs.startswith("s3://") else str(Path(logs).resolve())
+        if self.folder is not None and self.default_logs != value:
+            self.config.setdefault("logs", {})["default"] = value
+            self._save_config()
 
     @property
     def event_data_stores(self) -> list[str]:

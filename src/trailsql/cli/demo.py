@@ -10,6 +10,7 @@ from rich.text import Text
 
 from trailsql import output
 from trailsql.alerts.report import render_html
+from trailsql.cli import render
 from trailsql.demo import SAMPLE_ACCOUNT, SAMPLE_DAY, demo_report, run_demo, samples_root
 
 _SHOWN_ROWS = 5
@@ -42,12 +43,7 @@ def demo(out_path: str) -> None:
         if rows.num_rows == 0:
             console.print("nothing found")
             continue
-        table = Table()
-        for name in rows.column_names:
-            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=48)
-        for row in list(output.rows(rows))[:_SHOWN_ROWS]:
-            table.add_row(*[output.athena_text(v) or "" for v in row.values()])
-        console.print(table)
+        console.print(Text("\n".join(render.body_lines(rows.slice(0, _SHOWN_ROWS), console.width))))
         if rows.num_rows > _SHOWN_ROWS:
             console.print(f"[dim]… and {rows.num_rows - _SHOWN_ROWS} more rows[/dim]")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -12,9 +13,12 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from trailsql.catalog.workspace import Workspace
+from trailsql.errors import UsageError
 from trailsql.lake import maintain
 from trailsql.lake.ingest import IngestOptions, Lake
 from trailsql.lake.ingest import ingest as ingest_logs
+from trailsql.library.window import parse_instant
 
 T = TypeVar("T")
 
@@ -24,19 +28,20 @@ _WORKSPACE = click.option(
 
 
 def _date(_: click.Context, __: click.Parameter, value: str | None) -> dt.date | None:
+    """The day of ``--since``/``--until`` in every command's time grammar (``7d``, ``2025-02-10``)."""
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value}") from None
+        return parse_instant(value, dt.datetime.now(dt.UTC)).date()
+    except UsageError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @click.command()
 @_WORKSPACE
 @click.option("--logs", required=True, help="A folder of CloudTrail logs, or the name of a workspace table.")
-@click.option("--since", callback=_date, help="First day of logs to ingest (YYYY-MM-DD).")
-@click.option("--until", callback=_date, help="Last day of logs to ingest (YYYY-MM-DD).")
+@click.option("--since", callback=_date, help="First day of logs to ingest (7d, 2w, 2025-02-10, ...).")
+@click.option("--until", callback=_date, help="Last day of logs to ingest (a date or a duration ago).")
 @click.option("--batch-files", default=IngestOptions.batch_files, show_default=True, help="Log files per batch.")
 def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | None, batch_files: int) -> None:
     """Ingest new or changed log files into the workspace's Parquet lake, exactly once."""
@@ -61,6 +66,8 @@ def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | No
             report = ingest_logs(logs, workspace, options, advance)
     else:
         report = ingest_logs(logs, workspace, options)
+    if logs.startswith("s3://") or os.path.exists(logs):  # (not a workspace table's name)
+        Workspace(workspace).remember_logs(logs)  # later commands over this workspace read these logs
     for path, reason in report.repaired:
         click.echo(f"repaired {path}: {reason}", err=True)
     for path, reason in report.files_skipped:

@@ -1,12 +1,14 @@
 """The ``trailsql`` command line.
 
-Exit codes: 0 success; 1 a query or command failed (bad SQL, unsupported construct,
-unreadable input under ``--strict``); 2 wrong usage (unknown option, missing argument);
-3 ``alert`` could not reach a channel (its message is spooled for the next run).
+Exit codes: 0 success (and when the reader of the output goes away, ``| head``); 1 a query or
+command failed (bad SQL, unsupported construct, unreadable input under ``--strict``); 2 wrong
+usage (unknown option, missing argument); 3 ``alert`` could not reach a channel (its message
+is spooled for the next run); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -14,6 +16,7 @@ import click
 from trailsql import __version__
 from trailsql.cli.alerts import alert, report, schedule
 from trailsql.cli.cache import cache
+from trailsql.cli.config import config
 from trailsql.cli.demo import demo
 from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
@@ -22,7 +25,27 @@ from trailsql.cli.query import query
 from trailsql.errors import TrailsqlError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Interrupted(Exception):
+    """Ctrl-C during a command (click would print a blank line and abort with 1)."""
+
+
+class _ReaderGone(Exception):
+    """The reader of stdout went away (``| head -1``; click would exit 1)."""
+
+
+class _Cli(click.Group):
+    """The command group, with Ctrl-C and a closed pipe taken out of click's hands."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+        except BrokenPipeError:
+            raise _ReaderGone from None
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trailsql")
 def cli() -> None:
     """Athena SQL over AWS CloudTrail logs, without Athena."""
@@ -32,6 +55,7 @@ cli.add_command(query)
 cli.add_command(generate)
 cli.add_command(demo)
 cli.add_command(cache)
+cli.add_command(config)
 cli.add_command(ingest)
 cli.add_command(compact)
 cli.add_command(lake)
@@ -54,5 +78,9 @@ def main() -> None:
     except TrailsqlError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
+    except (_Interrupted, KeyboardInterrupt):  # Ctrl-C: the engine's query is cancelled; one line
+        click.echo("interrupted", err=True)
         sys.exit(130)
+    except _ReaderGone:  # quiet, as Unix tools are; nothing more may reach the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -8,12 +8,13 @@ from typing import Any
 import click
 import orjson
 
-from trailsql import output
 from trailsql.catalog.workspace import Workspace
-from trailsql.cli.query import open_session, progress, session_options, show
+from trailsql.cli.query import display_options, open_session, progress, session_options, show
 from trailsql.errors import UsageError
 from trailsql.library import LibraryQuery, load_library
 from trailsql.library.run import run_query
+from trailsql.library.window import Window
+from trailsql.session import Session
 
 
 def library_of(workspace: str | None) -> dict[str, LibraryQuery]:
@@ -87,9 +88,7 @@ def show_query(query_id: str, workspace: str | None) -> None:
 @click.option("--since", help="Start of the window: a duration before now (24h, 7d) or an ISO date/time.")
 @click.option("--until", help="End of the window (default: now).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter of the query (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
-@click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
-@click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
+@display_options
 def run(
     query_id: str,
     since: str | None,
@@ -98,6 +97,8 @@ def run(
     fmt: str,
     out_path: str | None,
     stats: bool,
+    wide: bool,
+    no_pager: bool,
     **where: Any,
 ) -> None:
     """Run a library query over a time window."""
@@ -108,7 +109,9 @@ def run(
     if done.failure is not None:
         raise done.failure
     assert done.result is not None
-    show(done.result, fmt, out_path, stats)
+    show(done.result, fmt, out_path, stats, wide, no_pager)
+    if not done.result.stats.events_scanned and done.result.stats.files_listed == 0:
+        click.echo(empty_window_hint(session, query.window(done.params)), err=True)
 
 
 def _find(query_id: str, workspace: str | None) -> LibraryQuery:
@@ -116,3 +119,10 @@ def _find(query_id: str, workspace: str | None) -> LibraryQuery:
     if query_id not in library:
         raise UsageError(f"no query {query_id!r} in the library (trailsql queries list)")
     return library[query_id]
+
+
+def empty_window_hint(session: Session, window: Window) -> str:
+    """Why a library query said nothing: its window holds no log files, and when the logs are."""
+    span = session.logs_span()
+    where = f"; the logs span {span[0]}..{span[1]}: use --since {span[0]}" if span else ""
+    return f"no events in {window.start:%Y-%m-%d %H:%M}..{window.end:%Y-%m-%d %H:%M} UTC{where}"

@@ -11,10 +11,10 @@ from typing import IO, Any
 import click
 import orjson
 from rich.console import Console
-from rich.table import Table as RichTable
-from rich.text import Text
 
 from trailsql import output
+from trailsql.catalog.workspace import find_workspace
+from trailsql.cli import render
 from trailsql.errors import UsageError
 from trailsql.session import Result, Session
 
@@ -46,16 +46,29 @@ def progress(message: str, delay: float = 1.0) -> Iterator[None]:
         status.stop()
 
 
-def print_result(result: Result, fmt: str, out: IO[str], to_terminal: bool) -> None:
-    if fmt != "table":
-        output.write(result.table, fmt, out)
-        return
-    console = Console(file=out, width=None if to_terminal else 10_000, soft_wrap=not to_terminal)
-    table = RichTable(*result.table.column_names, show_lines=False)
-    for row in output.rows(result.table):
-        table.add_row(*[Text(output.terminal_text(v)) for v in row.values()])  # Text: no rich markup
-    console.print(table)
-    console.print(f"({result.table.num_rows} rows)", style="dim")
+def print_result(
+    result: Result,
+    fmt: str,
+    out: IO[str],
+    to_terminal: bool,
+    *,
+    wide: bool = False,
+    no_pager: bool = False,
+    to_file: bool = False,
+) -> None:
+    """Write a result's rows to ``out``: a format as it is, or a table for people.
+
+    A table on a terminal fits its width and shows the first :data:`render.ROW_LIMIT` rows;
+    piped, it fits ``COLUMNS`` if set; into a file, it keeps every row and value whole. On a
+    terminal, any format longer than the screen goes through the pager.
+    """
+    with render.paged(out, render.pager_command(to_terminal, no_pager)) as target:
+        if fmt != "table":
+            output.write(result.table, fmt, target)
+            return
+        width = None if to_file else render.screen_width(to_terminal)
+        for line in render.table_lines(result.table, width, wide, None if to_file else render.ROW_LIMIT):
+            target.write(line + "\n")
 
 
 def report_input_problems(result: Result) -> None:
@@ -88,7 +101,12 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it."),
         click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain)."),
-        click.option("--region", help="AWS region of the bucket."),
+        click.option(
+            "--s3-region",
+            "--region",  # (the old name, kept for scripts)
+            "region",
+            help="AWS region of the S3 bucket: not a filter on the region column (use WHERE awsregion = ...).",
+        ),
         click.option("--endpoint-url", help="Endpoint of an S3-compatible store."),
         click.option("--no-cache", is_flag=True, help="Fetch S3 objects for this query only, without the local cache."),
         click.option(
@@ -99,6 +117,24 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--memory-limit", metavar="SIZE", help="Memory the engine may use, such as 4GB (default: 80% of RAM)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def display_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that say how rows are shown (every command that prints rows)."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True),
+        click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE."),
+        click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr."),
+        click.option("--wide", is_flag=True, help="Table: every value whole, lines as long as they need."),
+        click.option(
+            "--no-pager",
+            is_flag=True,
+            help="Never page output longer than the screen (default: PAGER, or less, on a terminal).",
         ),
     ]
     for option in reversed(options):
@@ -119,24 +155,30 @@ def open_session(
     timeout: float | None,
     memory_limit: str | None,
 ) -> Session:
-    """The session the :func:`session_options` describe."""
+    """The session the :func:`session_options` describe. The workspace is ``--workspace``,
+    ``$TRAILSQL_WORKSPACE`` or the nearest ``trailsql.toml`` up from here; ``--logs`` given
+    with a workspace is remembered by it (``[logs] default``) for the next commands."""
     s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
-    return Session(logs, workspace, parse_location_maps(location_maps), strict, list(stores), s3, timeout, memory_limit)
+    folder, _ = find_workspace(workspace)
+    session = Session(logs, folder, parse_location_maps(location_maps), strict, list(stores), s3, timeout, memory_limit)
+    if logs is not None and folder is not None:
+        session.workspace.remember_logs(logs)
+    return session
 
 
 @click.command()
 @click.argument("sql", required=False)
 @click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
 @session_options
-@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
-@click.option("--output", "out_path", type=click.Path(dir_okay=False), help="Write the rows to FILE.")
-@click.option("--stats", is_flag=True, help="Print what the query read as one JSON line on stderr.")
+@display_options
 def query(
     sql: str | None,
     sql_file: IO[str] | None,
     fmt: str,
     out_path: str | None,
     stats: bool,
+    wide: bool,
+    no_pager: bool,
     **where: Any,
 ) -> None:
     """Run Athena SQL (SQL, -f FILE, or '-' for stdin) over CloudTrail logs."""
@@ -152,16 +194,18 @@ def query(
         raise click.UsageError("no SQL: give it as an argument, with -f FILE, or '-' for stdin")
     with open_session(**where) as session, progress("scanning CloudTrail logs…"):
         result = session.execute(text)
-    show(result, fmt, out_path, stats)
+    show(result, fmt, out_path, stats, wide, no_pager)
 
 
-def show(result: Result, fmt: str, out_path: str | None, stats: bool) -> None:
+def show(
+    result: Result, fmt: str, out_path: str | None, stats: bool, wide: bool = False, no_pager: bool = False
+) -> None:
     """Print (or write) a result's rows, its skipped files, and its stats if asked."""
     report_input_problems(result)
     if out_path:
         with open(out_path, "w", encoding="utf-8", newline="") as out:
-            print_result(result, fmt, out, to_terminal=False)
+            print_result(result, fmt, out, to_terminal=False, to_file=True)
     else:
-        print_result(result, fmt, sys.stdout, to_terminal=sys.stdout.isatty())
+        print_result(result, fmt, sys.stdout, sys.stdout.isatty(), wide=wide, no_pager=no_pager)
     if stats:
         click.echo(orjson.dumps(result.stats.as_dict()).decode(), err=True)

@@ -18,6 +18,8 @@ the events scanned, at no extra pass over the data.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import itertools
 import json
 import os
 import re
@@ -25,7 +27,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Collection, Iterator
+import weakref
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +37,23 @@ import pyarrow as pa
 
 from trailsql.engines.macros import MACROS
 from trailsql.errors import BadInputError, LimitError, NotSupportedError, TrailsqlError, UsageError
-from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, Array, HiveType, Map, Struct, default_columns, duckdb_type
+from trailsql.schema import (
+    PARTITION_COLUMNS,
+    PATH_COLUMN,
+    RECORD_COLUMN,
+    Array,
+    HiveType,
+    Map,
+    Struct,
+    default_columns,
+    duckdb_type,
+)
 from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import FieldPath, Plan, Scan
+
+#: The most a query may spill to disk beyond the memory limit; past it, it fails cleanly.
+MAX_SPILL = "8GB"
+_ENGINES = itertools.count()
 
 #: The largest JSON document (one log file, uncompressed) the engine will read.
 MAX_OBJECT_BYTES = 1 << 30
@@ -250,10 +267,14 @@ class DuckDBEngine:
         if memory_limit:  # (DuckDB's default: 80% of the machine's memory)
             self.config["memory_limit"] = memory_limit
         self.memory_limit = memory_limit
-        # What a query spills beyond the memory limit goes to a folder of its own, removed on
-        # close: DuckDB's default is ``.tmp`` in the current directory, which is the user's.
-        self.spill = tempfile.mkdtemp(prefix="trailsql-spill-")
+        # What a query spills beyond the memory limit goes to a folder of its own (DuckDB makes
+        # it when it first spills), removed on close or when the engine is collected: DuckDB's
+        # default is ``.tmp`` in the current directory, which is the user's, and up to 90% of
+        # the free disk, which a runaway query fills.
+        self.spill = os.path.join(tempfile.gettempdir(), f"trailsql-spill-{os.getpid()}-{next(_ENGINES)}")
         self.config["temp_directory"] = self.spill
+        self.config["max_temp_directory_size"] = MAX_SPILL
+        weakref.finalize(self, shutil.rmtree, self.spill, ignore_errors=True)
         self.confined = confined
         self._allowed: frozenset[str] = frozenset()
         self._tally = _Tally()
@@ -263,6 +284,7 @@ class DuckDBEngine:
             shutil.rmtree(self.spill, ignore_errors=True)
             raise UsageError(f"memory limit {memory_limit!r}: {_clean_message(error)}") from None
         self._lock = threading.Lock()
+        self._timed_out = False
 
     def _connect(self, allowed: frozenset[str]) -> duckdb.DuckDBPyConnection:
         """A connection with Trino's semantics and trailsql's macros; a confined one reads and
@@ -326,13 +348,20 @@ class DuckDBEngine:
                     self._create_views(plan.scans, files)
                     relation = self.con.sql(plan.sql)
                     # A statement that returns no rows (the lake's CREATE TABLE AS) gives no relation.
-                    result = relation.to_arrow_table() if relation is not None else pa.table({})
+                    result = self._interruptible(relation.to_arrow_table) if relation is not None else pa.table({})
                     break
-                except duckdb.InterruptException:
-                    raise LimitError(f"query timed out after {timeout:g} s (the timeout)") from None
+                except (duckdb.InterruptException, RuntimeError) as error:
+                    # Interrupted by the deadline, or by Ctrl-C (which DuckDB may turn into this).
+                    if not isinstance(error, duckdb.InterruptException) and "interrupted" not in str(error).lower():
+                        raise
+                    if self._timed_out:
+                        raise LimitError(f"query timed out after {timeout:g} s (the timeout)") from None
+                    raise KeyboardInterrupt from None
                 except duckdb.OutOfMemoryException:
                     limit = f"the memory limit of {self.memory_limit}" if self.memory_limit else "DuckDB's memory limit"
-                    raise LimitError(f"query ran out of memory: it needs more than {limit}") from None
+                    raise LimitError(
+                        f"query ran out of memory: it needs more than {limit} and {MAX_SPILL} on disk"
+                    ) from None
                 except duckdb.Error as error:
                     self._recover(plan.scans, files, error, strict)
                 finally:
@@ -344,13 +373,51 @@ class DuckDBEngine:
             stats.elapsed_s = time.perf_counter() - started
             return result, stats
 
+    def _interruptible(self, work: Callable[[], pa.Table]) -> pa.Table:
+        """``work()`` on a worker thread while the main thread waits, so that Ctrl-C (delivered
+        to the main thread, and only between Python instructions) cancels DuckDB's query
+        instead of waiting for it: the query is interrupted and KeyboardInterrupt raised."""
+        if threading.current_thread() is not threading.main_thread():
+            return work()
+        outcome: list[tuple[bool, Any]] = []
+        # An event, not Thread.join: a KeyboardInterrupt inside join() leaves the thread marked
+        # as stopped while it still runs (CPython's bpo-21822), and the connection still busy.
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                outcome.append((True, work()))
+            except BaseException as error:  # handed to the waiting thread as it is
+                outcome.append((False, error))
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name="trailsql-query", daemon=True).start()
+        try:
+            while not done.wait(0.1):
+                pass
+        except KeyboardInterrupt:
+            self.con.interrupt()
+            done.wait()
+            raise
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
     @contextlib.contextmanager
     def _deadline(self, timeout: float | None) -> Iterator[None]:
         """Interrupt the connection's query if it still runs ``timeout`` seconds from now."""
+        self._timed_out = False
         if timeout is None:
             yield
             return
-        timer = threading.Timer(timeout, self.con.interrupt)
+
+        def expire() -> None:
+            self._timed_out = True
+            self.con.interrupt()
+
+        timer = threading.Timer(timeout, expire)
         timer.daemon = True
         timer.start()
         try:
@@ -703,7 +770,63 @@ def _query_error(error: duckdb.Error) -> TrailsqlError:
     for pattern, what in _UNSUPPORTED:
         if pattern.search(message):
             return NotSupportedError(what)
-    return TrailsqlError(message)
+    return TrailsqlError(message.rstrip("!") + _suggestion(message, str(error)))
+
+
+#: DuckDB's binder errors naming what a query got wrong: a column, a struct key, or the
+#: first part of a dotted name (``useridentty.arn``), which may be a table or a column.
+_MISSING = [
+    re.compile(r'^Referenced column "(.+?)" not found'),
+    re.compile(r'does not have a column named "(.+?)"'),
+    re.compile(r'^Could not find key "(.+?)" in struct'),
+    re.compile(r'^Referenced table "(.+?)" not found'),
+]
+_CANDIDATES = re.compile(r"^Candidate (?:bindings|tables|Entries):(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r'"([^"]+)"')
+_CLOUDTRAIL_COLUMNS = [name.lower() for name, _ in default_columns()] + list(PARTITION_COLUMNS)
+
+
+def _suggestion(message: str, raw: str) -> str:
+    """``; did you mean `eventname`?`` for a name DuckDB could not bind, else "".
+
+    >>> _suggestion('Referenced table "useridentty" not found!', 'Candidate tables: "c"')
+    '; did you mean `useridentity`?'
+    """
+    missing = next((m.group(1) for pattern in _MISSING if (m := pattern.search(message))), None)
+    if missing is None:
+        return ""
+    listed = [name for line in _CANDIDATES.findall(raw) for name in _QUOTED.findall(line)]
+    best = _closest(missing.lower(), _candidates(message, listed))
+    return "; did you mean " + " or ".join(f"`{name}`" for name in best) + "?" if best else ""
+
+
+def _closest(name: str, names: list[str]) -> list[str]:
+    """The names most like ``name``: the best and any nearly as good (at most three).
+
+    >>> _closest("eventnme", ["eventname", "eventtime", "eventsource"])
+    ['eventname']
+    """
+    scored = sorted(((difflib.SequenceMatcher(None, name, n).ratio(), n) for n in set(names)), reverse=True)
+    if not scored:
+        return []
+    floor = max(0.6, scored[0][0] - 0.1)  # difflib's own cutoff, and no far second guesses
+    return [n for ratio, n in scored[:3] if ratio >= floor]
+
+
+def _candidates(message: str, listed: list[str]) -> list[str]:
+    """The names to suggest from: DuckDB's, and for a column those of a CloudTrail table.
+
+    The engine's scan views hold only the columns a query names (and ``__``-prefixed
+    internals), so DuckDB lists few of the table's columns; CloudTrail's are added unless
+    DuckDB's candidates show the name was looked up elsewhere (a subquery, VALUES). The
+    head of a dotted name DuckDB takes for a table may be a struct column's.
+    """
+    names = [n.lower() for n in listed if not n.startswith("__")]
+    if message.startswith("Could not find key"):
+        return names
+    from_scan = message.startswith("Referenced table") or not listed
+    from_scan = from_scan or any(n.startswith("__") or n.lower() in _CLOUDTRAIL_COLUMNS for n in listed)
+    return names + _CLOUDTRAIL_COLUMNS if from_scan else names
 
 
 def _clean_message(error: Exception) -> str:

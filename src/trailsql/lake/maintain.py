@@ -17,6 +17,7 @@ from trailsql.errors import UsageError
 from trailsql.lake.check import full_fault, unlinked_sources
 from trailsql.lake.ingest import Lake, sql_list
 from trailsql.lake.manifest import STAGING_NAME, LakeFile, file_sha256
+from trailsql.library.window import parse_duration
 
 #: DuckDB's memory limit while compacting (peak RSS measured 808 MiB at 10M events).
 COMPACT_MEMORY_LIMIT = "640MB"
@@ -89,16 +90,15 @@ def stats(lake: Lake) -> list[dict[str, object]]:
 
 
 def parse_age(text: str) -> dt.timedelta:
-    """``400d`` (days) or ``8w`` (weeks).
+    """An age in the time grammar of every command (``400d``, ``8w``, ``30days``), whole days.
 
-    >>> parse_age("400d").days
-    400
+    >>> parse_age("400d").days, parse_age("30days").days
+    (400, 30)
     """
-    match = re.fullmatch(r"\s*(\d+)\s*([dw])\s*", text)
-    if not match:
-        raise UsageError(f"expected an age like 400d or 8w, got {text}")
-    count = int(match.group(1))
-    return dt.timedelta(days=count * (7 if match.group(2) == "w" else 1))
+    age = parse_duration(text)
+    if age is None or age < dt.timedelta(days=1) or age % dt.timedelta(days=1):
+        raise UsageError(f"expected an age in whole days or weeks like 400d, 8w or 30days, got {text}")
+    return age
 
 
 def prune(lake: Lake, older_than: dt.timedelta, today: dt.date | None = None) -> list[str]:

@@ -77,10 +77,15 @@ class LibraryQuery:
                 raise UsageError(f"{self.id}: {p.name} must be an integer, got {value!r}")
         return values
 
+    def window(self, given: Mapping[str, str | None] | None = None, now: dt.datetime | None = None) -> Window:
+        """The time window the query covers with these parameters."""
+        values = self.values(given or {})
+        return Window.parse(values["since"] or "24h", values["until"], now)
+
     def render(self, given: Mapping[str, str | None] | None = None, now: dt.datetime | None = None) -> str:
         """The query's SQL with its placeholders filled in."""
         values = self.values(given or {})
-        window = Window.parse(values["since"] or "24h", values["until"], now)
+        window = self.window(given, now)
         scope = "".join(
             f" AND {column} = {_literal(values[column] or '')}" for column in ("account", "region") if values[column]
         )
@@ -102,9 +107,10 @@ class LibraryQuery:
 
         return _PLACEHOLDER.sub(fill, self.sql)
 
-    def command(self, given: Mapping[str, str | None]) -> str:
-        """The command that runs this query again with the same parameters (a finding's deep link)."""
-        parts = ["trailsql", "queries", "run", self.id]
+    def command(self, given: Mapping[str, str | None], where: Iterable[str] = ()) -> str:
+        """The command that runs this query again with the same parameters (a finding's deep
+        link), over the logs and workspace options ``where`` (see ``Session.command_options``)."""
+        parts = ["trailsql", "queries", "run", self.id, *where]
         for name, value in sorted(given.items()):
             if value is None:
                 continue

@@ -22,6 +22,13 @@ class QueryRun:
     result: Result | None = None
     failure: Exception | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: The session's ``--logs``/``--workspace`` options, for :attr:`command`.
+    where: list[str] = field(default_factory=list)
+
+    @property
+    def command(self) -> str:
+        """The command that runs this query again, as it ran (it runs as printed)."""
+        return self.query.command(self.params, self.where)
 
     @property
     def error(self) -> str | None:
@@ -37,14 +44,14 @@ def run_query(
 ) -> QueryRun:
     """Run one query; a failure is kept in the run (one bad query does not stop a report)."""
     params = {k: v for k, v in given.items() if v is not None}
-    run = QueryRun(query, dict(params))
+    run = QueryRun(query, dict(params), where=session.command_options())
     try:
         run.result = session.execute(query.render(params, now))
     except Exception as error:  # kept with the query's id: the others still run
         run.failure = error
         return run
     if query.kind == "detection":
-        run.findings = group_findings(query, run.rows, query.command(params))
+        run.findings = group_findings(query, run.rows, run.command)
     return run
 
 

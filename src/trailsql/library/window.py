@@ -16,8 +16,23 @@ from itertools import groupby
 
 from trailsql.errors import UsageError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+#: A duration: ``90m``, ``24h``, ``7d``, ``2w``, or the unit as a word (``30days``, ``1 week``).
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|wk|wks|weeks?)\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> dt.timedelta | None:
+    """A duration in any of the forms :data:`_DURATION` takes; None if ``text`` is not one.
+
+    >>> [parse_duration(t) for t in ("90m", "30days", "2 weeks", "2025-02-01")]
+    [datetime.timedelta(seconds=5400), datetime.timedelta(days=30), datetime.timedelta(days=14), None]
+    """
+    match = _DURATION.match(text)
+    if not match:
+        return None
+    return dt.timedelta(**{_UNITS[match.group(2)[0].lower()]: int(match.group(1))})
+
+
 #: The instants a window may hold: CloudTrail began in 2013, and a window's folders run to the
 #: day after its end, which must still be a date (Python's last is 9999-12-31).
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -25,7 +40,7 @@ LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_instant(text: str, now: dt.datetime) -> dt.datetime:
-    """``24h``/``7d``/``30m``/``2w`` before ``now``, or an ISO date or date-time (UTC).
+    """``24h``/``7d``/``90m``/``2w``/``30days`` before ``now``, or an ISO date or date-time (UTC).
 
     >>> now = dt.datetime(2025, 2, 12, 12, tzinfo=dt.UTC)
     >>> parse_instant("36h", now).isoformat()
@@ -33,10 +48,10 @@ def parse_instant(text: str, now: dt.datetime) -> dt.datetime:
     >>> parse_instant("2025-02-01", now).isoformat()
     '2025-02-01T00:00:00+00:00'
     """
-    match = _DURATION.match(text)
     try:
-        if match:
-            moment = now - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        duration = parse_duration(text)
+        if duration is not None:
+            moment = now - duration
         else:
             moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
             moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -170,10 +170,19 @@ def file_name_partition(name: str) -> Partial:
 
 
 def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
-    """The log files below ``root``, skipping folders whose partition cannot match."""
+    """The log files below ``root``, skipping folders whose partition cannot match; a
+    ``root`` that is one log file is that file."""
     listing = Listing()
     if root.is_dir():
         _list_folder(root, may_match, listing)
+    elif root.is_file():
+        listing.listed = 1
+        partition = file_partition(root, may_match)
+        if partition is None:
+            listing.pruned = 1
+        else:
+            st = root.stat()
+            listing.files.append(LogFile(str(root), str(root), st.st_size, partition, file_version(st)))
     return listing
 
 

@@ -8,6 +8,7 @@ query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import os
 import re
@@ -88,6 +89,10 @@ class Catalog(Protocol):
 
     def s3(self) -> S3Source: ...
 
+    def names(self) -> list[str]:
+        """Every table and view name a query may use (for "did you mean")."""
+        ...
+
 
 #: Views that name views: how deep before we call it a cycle.
 _MAX_VIEW_DEPTH = 16
@@ -128,6 +133,27 @@ def expand_views(tree: exp.Expr, catalog: Catalog) -> exp.Expr:
             query = parse_one(sql or "")
             ref.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(ref.alias or ref.name))))
     raise CatalogError(f"views nest deeper than {_MAX_VIEW_DEPTH} levels (a view that names itself?)")
+
+
+#: What to do when the default table is not there: it is defined by the logs' location.
+_DEFAULT_TABLE_HINT = (
+    ": give the logs with --logs PATH (a folder or a file of CloudTrail logs, or s3://bucket/prefix),"
+    " or a workspace that remembers them ([logs] default in its trailsql.toml)"
+)
+
+
+def _table_hint(name: str, catalog: Catalog) -> str:
+    """What to say after TABLE_NOT_FOUND: the closest names, or how to give the logs.
+
+    >>> class C:
+    ...     def names(self): return ["cloudtrail_logs", "vpc_flow"]
+    >>> _table_hint("cloudtrail_log", C())  # doctest: +ELLIPSIS
+    '; did you mean `cloudtrail_logs`?'
+    """
+    if name.lower() == "cloudtrail_logs":
+        return _DEFAULT_TABLE_HINT
+    close = difflib.get_close_matches(name.lower(), catalog.names(), n=3, cutoff=0.75)
+    return "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
 
 
 #: DuckDB functions that read files, run SQL text, or show the engine's settings and catalog.
@@ -186,7 +212,7 @@ def _plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
     for ref in _base_refs(tree):
         table = catalog.table(ref.name.lower())
         if table is None:
-            raise CatalogError(f"TABLE_NOT_FOUND: Table '{ref.name}' does not exist")
+            raise CatalogError(f"TABLE_NOT_FOUND: Table '{ref.name}' does not exist{_table_hint(ref.name, catalog)}")
         alias = ref.alias or ref.name
         if ref.args.get("db") and not ref.alias:
             databases[alias.lower()] = ref.db.lower()
