@@ -8,6 +8,7 @@ back: it must show the findings and draw its charts with nothing fetched.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -22,6 +23,7 @@ from test_detections import DATA, technique_logs
 from trailsql.alerts.report import build_report, render
 from trailsql.cli.main import cli
 from trailsql.errors import UsageError
+from trailsql.lake import scratch
 from trailsql.library import load_library
 from trailsql.session import Session
 
@@ -166,3 +168,23 @@ def test_the_report_leads_with_what_needs_action(rendered: dict[str, str]) -> No
     assert section.count("\n- **") == min(len(urgent), 20)
     assert "<h2>Needs action" in rendered["html"]
     assert rendered["html"].index("<h2>Needs action") < rendered["html"].index("<h2>Overview")
+
+
+def test_one_shared_scan_gives_the_report_each_query_alone_gives(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report reads the window once (a scratch lake) and must say exactly what running
+    each query over the logs says (issue 13, item 7)."""
+    library = load_library()
+    queries = [q for q in library.values() if q.kind == "detection"] + [library["failed-api-calls"]]
+    now = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)
+    with Session(logs=logs) as session:
+        shared = build_report(session, queries, WINDOW, now)
+    assert sum(r.result.stats.events_from_lake for r in shared.runs if r.result) > 0  # it did read the lake
+    monkeypatch.setattr(scratch, "MIN_QUERIES", 10**9)  # every query scans the logs itself
+    with Session(logs=logs) as session:
+        alone = build_report(session, queries, WINDOW, now)
+    assert sum(r.result.stats.events_from_lake for r in alone.runs if r.result) == 0
+    for mine, theirs in zip(shared.runs, alone.runs, strict=True):
+        assert mine.error is None and theirs.error is None
+        assert sorted(map(repr, mine.rows)) == sorted(map(repr, theirs.rows)), mine.query.id
+    assert json.loads(render(shared, "json"))["findings"] == json.loads(render(alone, "json"))["findings"]
+    assert shared.overview == alone.overview

@@ -50,3 +50,10 @@ class UsageError(TrailsqlError):
     """Wrong arguments to a command: exit code 2."""
 
     exit_code = 2
+
+
+class EmptyAnswer(TrailsqlError):
+    """Under ``--fail-empty``: the statement read no log file (no folder of its window or
+    partitions holds one), so its empty answer says nothing: exit code 4."""
+
+    exit_code = 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ from trailsql.catalog.workspace import Partition, Workspace
 from trailsql.engines.duckdb import DuckDBEngine, RunStats
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.lake.read import LakeReader
+from trailsql.library.window import Window
 from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
 from trailsql.sql.parse import parse
-from trailsql.sql.planner import plan_query
+from trailsql.sql.planner import Plan, plan_query, restrict_to_window
 
 
 @dataclass
@@ -78,6 +79,10 @@ class Session:
         self.logs = os.fspath(logs) if logs is not None else self.workspace.default_logs
         self.lake = LakeReader(self.workspace.folder) if self.workspace.folder is not None else None
         self.strict = strict
+        #: Told what a long statement is doing (a CLI's progress line); ``stage`` says which of
+        #: several (a report's "query 3 of 25").
+        self.on_progress: Callable[[str], None] | None = None
+        self.stage = ""
         self.engine = DuckDBEngine(memory_limit=memory_limit, confined=True)
         self.closed = False
         for ddl in self.workspace.stored_ddl():
@@ -111,6 +116,16 @@ class Session:
         )
         return (days[0], days[-1]) if days else None
 
+    def _progress(self, plan: Plan) -> None:
+        """Tell :attr:`on_progress` how much the plan reads: log files, their bytes, lake files."""
+        if self.on_progress is None:
+            return
+        files = [f for scan in plan.scans for f in scan.listing.files]
+        lake_files = sum(len(read.files) for scan in plan.scans for read in scan.lake)
+        text = f"scanning {len(files):,} log files ({sum(f.size for f in files) / 1e6:,.1f} MB)"
+        text += f" and {lake_files:,} lake files" if lake_files else ""
+        self.on_progress(f"{self.stage}: {text}" if self.stage else text)
+
     def command_options(self) -> list[str]:
         """The options that make a command see what this session sees (``--logs``, ``--workspace``):
         a report's "run it again" commands carry them, so they run as printed."""
@@ -136,6 +151,16 @@ class Session:
             return default_table(os.path.abspath(self.logs))
         return found
 
+    def _default_for_catalog(self) -> Table | None:
+        """The default table as SHOW TABLES and DESCRIBE see it (None: no logs, or a DDL table
+        of the same name, or logs that are not there, which a query over them will say)."""
+        if self.logs is None or DEFAULT_TABLE in self.workspace.tables:
+            return None
+        try:
+            return self.table(DEFAULT_TABLE)
+        except CatalogError:
+            return None
+
     def names(self) -> list[str]:
         """Every table and view name a query may use."""
         default = [DEFAULT_TABLE] if self.logs is not None else []
@@ -154,8 +179,9 @@ class Session:
     def resolve(self, uri: str) -> str:
         return self.workspace.resolve(uri)
 
-    def execute(self, sql: str) -> Result:
-        """Run every statement in ``sql``; the result is the last statement's."""
+    def execute(self, sql: str, window: Window | None = None) -> Result:
+        """Run every statement in ``sql``; the result is the last statement's. With ``window``,
+        every CloudTrail table a query reads holds only that window's events (``--since``)."""
         if self.closed:
             raise TrailsqlError("the connection is closed")
         statements = parse(lake.quote_store_ids(sql, self.workspace.event_data_stores))
@@ -163,6 +189,8 @@ class Session:
             raise CatalogError("no SQL statement given")
         result = Result(statements_module.message("OK"))
         for statement in statements:
+            if window is not None and isinstance(statement, exp.Query):
+                statement = restrict_to_window(statement, self, window)
             result = self._execute_one(statement, sql if len(statements) == 1 else statement.sql("athena"))
         return result
 
@@ -179,7 +207,7 @@ class Session:
 
     def _execute_one(self, statement: exp.Expr, text: str) -> Result:
         replaced_view = self.workspace.views.get(statement.this.name.lower()) if _is_view(statement) else None
-        answered = statements_module.run(statement, text, self.workspace)
+        answered = statements_module.run(statement, text, self.workspace, self._default_for_catalog())
         if answered is not None:
             if _is_view(statement):
                 self._validate_view(statement.this.name.lower(), replaced_view)
@@ -191,6 +219,7 @@ class Session:
         with _garbage_collector_paused():
             plan = plan_query(statement, self)
             lake_warnings = self.lake.cover(plan.scans) if self.lake is not None else []
+        self._progress(plan)
         for scan in plan.scans:  # S3 objects the lake does not hold are fetched now
             if any(f.remote for f in scan.listing.files):
                 self.s3().fetch(scan.listing)

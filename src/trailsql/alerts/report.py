@@ -22,6 +22,7 @@ import markupsafe
 
 from trailsql import output
 from trailsql.alerts import charts
+from trailsql.lake.scratch import shared_scan
 from trailsql.library.findings import Finding
 from trailsql.library.query import SEVERITIES, LibraryQuery
 from trailsql.library.run import QueryRun, run_queries
@@ -71,6 +72,11 @@ class Report:
         """All findings, worst severity first."""
         found = [f for run in self.runs for f in run.findings]
         return sorted(found, key=lambda f: (-SEVERITIES.index(f.severity), f.query_id, finding_time(f) or ""))
+
+    @property
+    def notes(self) -> list[str]:
+        """What a reader must know to read the report right (a baseline with no events)."""
+        return [note for run in self.runs for note in run.notes]
 
     def needs_action(self) -> list[Finding]:
         """The findings a responder acts on now or today: critical and high (docs/severity.md)."""
@@ -131,13 +137,21 @@ def build_report(
         "since": f"{window.start:%Y-%m-%dT%H:%M:%SZ}",
         "until": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
     }
-    runs = run_queries(session, queries, fixed, now)
+    queries = list(queries)
+    with shared_scan(session, window, len(queries)):
+        runs = run_queries(session, queries, fixed, now)
+        overview = _overview(session, window, given)
     suppressed = suppress(
         [f for run in runs for f in run.findings], load_suppressions(session.workspace.config), now.date()
     )
     kept = {id(f) for f in suppressed.kept}
     for run in runs:
         run.findings = [f for f in run.findings if id(f) in kept]
+    return Report(window, now, runs, overview, suppressed)
+
+
+def _overview(session: Session, window: Window, given: Mapping[str, str | None]) -> dict[str, list[tuple[str, int]]]:
+    """The overview's figures (events per hour, top principals, errors) over the window."""
     scope = "".join(
         f" AND {c} = '{v.replace(chr(39), chr(39) * 2)}'" for c in ("account", "region") if (v := given.get(c))
     )
@@ -147,7 +161,7 @@ def build_report(
         overview[name] = [
             (str(label), int(n)) for label, n in zip(*(c.to_pylist() for c in table.columns), strict=True)
         ]
-    return Report(window, now, runs, overview, suppressed)
+    return overview
 
 
 # --------------------------------------------------------------------------- rendering
@@ -172,6 +186,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "events": report.events,
         "findings_by_severity": dict(report.by_severity()),
         "suppressed": report.suppressed.as_dict(),
+        "notes": report.notes,
         "findings": [f.as_dict() for f in report.findings],
         "queries": [
             {
@@ -258,6 +273,7 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
     lines += [f"{report.events:,} events; findings: {summary}.", ""]
     if report.suppression_text():
         lines += [md_text(report.suppression_text()) + ".", ""]
+    lines += [f"Note: {md_text(note)}." for note in report.notes] + ([""] if report.notes else [])
     urgent = report.needs_action()
     if urgent:
         lines += ["## Needs action (critical: now; high: today)", ""]

@@ -33,8 +33,10 @@ def _rows(**columns: list[str]) -> pa.Table:
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
-def run(statement: exp.Expr, text: str, workspace: Workspace) -> pa.Table | None:
-    """The result of a catalog statement, or None when ``statement`` is not one."""
+def run(statement: exp.Expr, text: str, workspace: Workspace, default: Table | None = None) -> pa.Table | None:
+    """The result of a catalog statement, or None when ``statement`` is not one. ``default`` is
+    the table ``--logs`` defines: the statements that read the catalog (SHOW TABLES, DESCRIBE,
+    SHOW COLUMNS, SHOW CREATE TABLE) see it too; those that change it do not."""
     if isinstance(statement, exp.Create):
         return _create(statement, text, workspace)
     if isinstance(statement, exp.Drop):
@@ -42,9 +44,9 @@ def run(statement: exp.Expr, text: str, workspace: Workspace) -> pa.Table | None
     if isinstance(statement, exp.Alter) and statement.kind == "TABLE":
         return _alter(statement, workspace)
     if isinstance(statement, exp.Describe):
-        return _describe(_existing(workspace, _table_name(statement.this)))
+        return _describe(_readable(workspace, _table_name(statement.this), default))
     if isinstance(statement, exp.Command):
-        return _command(statement.name.upper(), _command_text(statement), text, workspace)
+        return _command(statement.name.upper(), _command_text(statement), text, workspace, default)
     return None
 
 
@@ -55,6 +57,13 @@ def _table_name(node: exp.Expr) -> str:
     for part in parts:
         identifier(part.name)
     return identifier(node.name)
+
+
+def _readable(workspace: Workspace, name: str, default: Table | None) -> Table:
+    """A table a catalog-reading statement names: the workspace's, or the default table."""
+    if default is not None and identifier(name) == default.name and name.lower() not in workspace.tables:
+        return default
+    return _existing(workspace, name)
 
 
 def _existing(workspace: Workspace, name: str) -> Table:
@@ -177,7 +186,7 @@ def _name_after(words: str, rest: str) -> str:
     return _bare(match.group(1) if match else rest)
 
 
-def _command(word: str, rest: str, text: str, workspace: Workspace) -> pa.Table:
+def _command(word: str, rest: str, text: str, workspace: Workspace, default: Table | None) -> pa.Table:
     if word == "ALTER":
         match = _ADD.match(rest)
         if not match:
@@ -188,7 +197,7 @@ def _command(word: str, rest: str, text: str, workspace: Workspace) -> pa.Table:
         name = re.sub(r"^(REPAIR\s+)?TABLE\s+", "", rest, flags=re.IGNORECASE)
         return _repair(_existing(workspace, _bare(name)), workspace)
     if word == "SHOW":
-        return _show(rest, workspace)
+        return _show(rest, workspace, default)
     raise NotSupportedError(f"statement {text.strip().split()[0].upper()} {rest.split()[0] if rest else ''}".strip())
 
 
@@ -243,12 +252,12 @@ def _repair(table: Table, workspace: Workspace) -> pa.Table:
     return message(f"{added} partitions added to {table.name} (only key=value folders are found, as in Athena)")
 
 
-def _show(rest: str, workspace: Workspace) -> pa.Table:
+def _show(rest: str, workspace: Workspace, default: Table | None) -> pa.Table:
     words = rest.split()
     head = words[0].upper() if words else ""
     if head == "TABLES":
         like = re.search(r"LIKE\s+'([^']*)'", rest, re.IGNORECASE)
-        names = sorted(workspace.tables)
+        names = sorted({*workspace.tables, *([default.name] if default is not None else [])})
         if like:
             names = [n for n in names if fnmatch.fnmatch(n, like.group(1).replace("%", "*").lower())]
         return _rows(tab_name=names)
@@ -265,10 +274,10 @@ def _show(rest: str, workspace: Workspace) -> pa.Table:
             if name not in workspace.views:
                 raise CatalogError(f"View '{name}' does not exist")
             return _rows(createstmt=[f"CREATE VIEW {name} AS\n{workspace.views[name]}"])
-        table = _existing(workspace, name)
+        table = _readable(workspace, name, default)
         return _rows(createtab_stmt=[table.ddl or ""])
     if head == "COLUMNS" and len(words) > 2:
-        table = _existing(workspace, _name_after(r"COLUMNS\s+\w+", rest))
+        table = _readable(workspace, _name_after(r"COLUMNS\s+\w+", rest), default)
         return _rows(field=[n.lower() for n, _ in table.columns] + list(table.partition_names))
     raise NotSupportedError(f"SHOW {head}")
 

@@ -66,7 +66,7 @@ def take_selection(where: dict[str, Any]) -> tuple[list[LibraryQuery], dict[str,
 def report(fmt: str, out_path: str | None, **where: Any) -> None:
     """Run library queries over a time window and write a report (HTML, Markdown, JSON, CSV)."""
     queries, given = take_selection(where)
-    with open_session(**where) as session, progress(f"running {len(queries)} queries…"):
+    with open_session(**where) as session, progress(f"{len(queries)} queries:", session):
         made = build_report(session, queries, given)
     for run in made.runs:
         if run.error:

@@ -9,7 +9,7 @@ import click
 import orjson
 
 from trailsql.catalog.workspace import Workspace
-from trailsql.cli.query import display_options, open_session, progress, session_options, show
+from trailsql.cli.query import display_options, open_session, progress, say_empty, session_options, show
 from trailsql.errors import UsageError
 from trailsql.library import LibraryQuery, load_library
 from trailsql.library.run import run_query
@@ -99,19 +99,22 @@ def run(
     stats: bool,
     wide: bool,
     no_pager: bool,
+    fail_empty: bool,
     **where: Any,
 ) -> None:
     """Run a library query over a time window."""
     query = _find(query_id, where["workspace"])
     given = {**parse_params(params), "since": since, "until": until}
-    with open_session(**where) as session, progress(f"running {query.id}…"):
+    with open_session(**where) as session, progress(f"{query.id}:", session):
         done = run_query(session, query, given)
     if done.failure is not None:
         raise done.failure
     assert done.result is not None
     show(done.result, fmt, out_path, stats, wide, no_pager)
+    for note in done.notes:
+        click.echo(f"note: {note}", err=True)
     if not done.result.stats.events_scanned and done.result.stats.files_listed == 0:
-        click.echo(empty_window_hint(session, query.window(done.params)), err=True)
+        say_empty(empty_window_hint(session, query.window(done.params)), fail_empty)
 
 
 def _find(query_id: str, workspace: str | None) -> LibraryQuery:

@@ -15,7 +15,8 @@ from rich.console import Console
 from trailsql import output
 from trailsql.catalog.workspace import find_workspace
 from trailsql.cli import render
-from trailsql.errors import UsageError
+from trailsql.errors import EmptyAnswer, UsageError
+from trailsql.library.window import Window
 from trailsql.session import Result, Session
 
 
@@ -30,13 +31,16 @@ def parse_location_maps(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def progress(message: str, delay: float = 1.0) -> Iterator[None]:
-    """A spinner on stderr for work that takes over ``delay`` seconds, on a terminal only."""
+def progress(message: str, session: Session | None = None, delay: float = 1.0) -> Iterator[None]:
+    """A spinner on stderr for work that takes over ``delay`` seconds, on a terminal only; with a
+    ``session``, it also says what the session is reading (which query, files, bytes)."""
     console = Console(stderr=True)
     if not console.is_terminal:
         yield
         return
     status = console.status(message)
+    if session is not None:
+        session.on_progress = lambda text: status.update(f"{message} {text}")
     timer = threading.Timer(delay, status.start)
     timer.start()
     try:
@@ -44,6 +48,8 @@ def progress(message: str, delay: float = 1.0) -> Iterator[None]:
     finally:
         timer.cancel()
         status.stop()
+        if session is not None:
+            session.on_progress = None
 
 
 def print_result(
@@ -136,6 +142,11 @@ def display_options(command: Callable[..., None]) -> Callable[..., None]:
             is_flag=True,
             help="Never page output longer than the screen (default: PAGER, or less, on a terminal).",
         ),
+        click.option(
+            "--fail-empty",
+            is_flag=True,
+            help="Exit 4 when the statement read no log file at all (its window or partitions hold none).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -170,15 +181,22 @@ def open_session(
 @click.argument("sql", required=False)
 @click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from FILE ('-' for stdin).")
 @session_options
+@click.option(
+    "--since", help="Only events from then: a duration before now (90m, 24h, 7d, 30days) or an ISO date/time."
+)
+@click.option("--until", help="Only events before then (default: now); with --since.")
 @display_options
 def query(
     sql: str | None,
     sql_file: IO[str] | None,
+    since: str | None,
+    until: str | None,
     fmt: str,
     out_path: str | None,
     stats: bool,
     wide: bool,
     no_pager: bool,
+    fail_empty: bool,
     **where: Any,
 ) -> None:
     """Run Athena SQL (SQL, -f FILE, or '-' for stdin) over CloudTrail logs."""
@@ -192,9 +210,28 @@ def query(
         text = sql
     else:
         raise click.UsageError("no SQL: give it as an argument, with -f FILE, or '-' for stdin")
-    with open_session(**where) as session, progress("scanning CloudTrail logs…"):
-        result = session.execute(text)
+    if until is not None and since is None:
+        raise UsageError("--until needs --since")
+    window = Window.parse(since, until) if since is not None else None
+    with open_session(**where) as session, progress("", session):
+        result = session.execute(text, window)
     show(result, fmt, out_path, stats, wide, no_pager)
+    if read_nothing(result):
+        say_empty("the statement read no log file: no folder of its tables and partitions holds one", fail_empty)
+
+
+def read_nothing(result: Result) -> bool:
+    """Whether a statement over tables read no file at all (its empty answer, or its count of
+    0, says nothing about the logs)."""
+    stats = result.stats
+    return stats.scans > 0 and stats.files_scanned == 0 and stats.events_scanned == 0 and not stats.skipped
+
+
+def say_empty(why: str, fail: bool) -> None:
+    """Say why an answer is empty on stderr; under ``--fail-empty``, fail with exit code 4."""
+    if fail:
+        raise EmptyAnswer(why)
+    click.echo(f"note: {why}", err=True)
 
 
 def show(

@@ -80,6 +80,8 @@ class Skipped:
 class RunStats:
     """What a query read. ``files_skipped`` are the bad files left out."""
 
+    #: The table references the statement read (0: a statement over no table, such as SELECT 1).
+    scans: int = 0
     files_listed: int = 0
     files_scanned: int = 0
     files_pruned: int = 0
@@ -455,6 +457,7 @@ class DuckDBEngine:
 
     def _stats(self, plan: Plan, files: _Files) -> RunStats:
         stats = RunStats(
+            scans=len(plan.scans),
             files_listed=sum(s.listing.listed for s in plan.scans),
             files_pruned=sum(s.listing.pruned for s in plan.scans),
             events_scanned=sum(s.lake_events for s in plan.scans),

@@ -82,6 +82,14 @@ class LibraryQuery:
         values = self.values(given or {})
         return Window.parse(values["since"] or "24h", values["until"], now)
 
+    def baseline(self, given: Mapping[str, str | None] | None = None, now: dt.datetime | None = None) -> Window:
+        """The ``baseline`` before the window that ``{{baseline}}`` stands for (30 days by default)."""
+        window = self.window(given, now)
+        return Window.parse(self.values(given or {}).get("baseline") or "30d", window.start.isoformat(), now)
+
+    def compares_with_baseline(self) -> bool:
+        return "{{baseline}}" in self.sql.replace(" ", "")
+
     def render(self, given: Mapping[str, str | None] | None = None, now: dt.datetime | None = None) -> str:
         """The query's SQL with its placeholders filled in."""
         values = self.values(given or {})
@@ -95,8 +103,7 @@ class LibraryQuery:
             if name == "window":
                 return f"({window.predicate()})"
             if name == "baseline":  # the `baseline` (a duration) before the window
-                before = Window.parse(values.get("baseline") or "30d", window.start.isoformat(), now)
-                return f"({before.predicate()})"
+                return f"({self.baseline(given, now).predicate()})"
             if name == "scope":
                 return scope
             param = self.param(name)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailsql.errors import TrailsqlError
 from trailsql.library.findings import Finding, group_findings
 from trailsql.library.query import LibraryQuery
 from trailsql.session import Result, Session
@@ -22,6 +23,8 @@ class QueryRun:
     result: Result | None = None
     failure: Exception | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: What a reader must know to read the rows right (an empty baseline).
+    notes: list[str] = field(default_factory=list)
     #: The session's ``--logs``/``--workspace`` options, for :attr:`command`.
     where: list[str] = field(default_factory=list)
 
@@ -50,6 +53,8 @@ def run_query(
     except Exception as error:  # kept with the query's id: the others still run
         run.failure = error
         return run
+    if query.compares_with_baseline():
+        run.notes += _empty_baseline(session, query, params, now)
     if query.kind == "detection":
         run.findings = group_findings(query, run.rows, run.command)
     return run
@@ -63,7 +68,25 @@ def run_queries(
 ) -> list[QueryRun]:
     """Run several queries with the parameters each takes of ``given`` (the window for all)."""
     runs = []
-    for query in queries:
+    chosen = list(queries)
+    for number, query in enumerate(chosen, 1):
+        session.stage = f"query {number} of {len(chosen)} ({query.id})"
         mine = {k: v for k, v in given.items() if k in ("since", "until", "account", "region") or query.param(k)}
         runs.append(run_query(session, query, mine, now))
+    session.stage = ""
     return runs
+
+
+def _empty_baseline(
+    session: Session, query: LibraryQuery, params: Mapping[str, str | None], now: dt.datetime | None
+) -> list[str]:
+    """A note when the baseline the query compares with holds no events: then everything in the
+    window is "new" against it (the logs begin after the baseline), which is no finding."""
+    before = query.baseline(params, now)
+    try:
+        table = session.execute(f"SELECT count(*) AS n FROM cloudtrail_logs WHERE {before.predicate()}").table
+    except TrailsqlError:  # no default table (a workspace of DDL tables): nothing to say
+        return []
+    if table.column(0)[0].as_py():
+        return []
+    return [f"{query.id}: its baseline ({before.text()}) holds no events, so everything in the window compares as new"]

@@ -101,7 +101,8 @@ class Window:
         for (year, month), days in groupby(self.days(), key=lambda d: (d.year, d.month)):
             listed = ", ".join(f"'{d:%d}'" for d in days)
             folders.append(f"(year = '{year:04d}' AND month = '{month:02d}' AND day IN ({listed}))")
-        return (
-            f"({' OR '.join(folders)}) AND eventtime >= '{self.start:%Y-%m-%dT%H:%M:%SZ}' "
-            f"AND eventtime < '{self.end:%Y-%m-%dT%H:%M:%SZ}'"
-        )
+        return f"({' OR '.join(folders)}) AND {self.event_predicate()}"
+
+    def event_predicate(self) -> str:
+        """The window on ``eventTime`` alone (a table without year/month/day partitions)."""
+        return f"eventtime >= '{self.start:%Y-%m-%dT%H:%M:%SZ}' AND eventtime < '{self.end:%Y-%m-%dT%H:%M:%SZ}'"

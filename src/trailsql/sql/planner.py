@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import sqlglot
 from sqlglot import exp
 
 from trailsql.catalog import projection
 from trailsql.catalog.table import Table
 from trailsql.catalog.workspace import Partition
 from trailsql.errors import CatalogError, NotSupportedError
+from trailsql.library.window import Window
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct
 from trailsql.sources import local
 from trailsql.sources.files import LakeRead, Listing, LogFile
@@ -120,6 +122,36 @@ def _base_refs(tree: exp.Expr) -> list[exp.Table]:
         for ref in tree.find_all(exp.Table)
         if ref.name and not isinstance(ref.this, exp.Func) and (ref.args.get("db") or ref.name.lower() not in ctes)
     ]
+
+
+def restrict_to_window(tree: exp.Expr, catalog: Catalog, window: Window) -> exp.Expr:
+    """Each reference to a CloudTrail table (one with an ``eventtime`` column) replaced by its
+    rows in ``window``: ``--since``/``--until`` of ``trailsql query``. The predicate is the
+    library's (:meth:`Window.predicate`): on ``eventtime`` and, where the table has them, on
+    the ``year``/``month``/``day`` partitions, so pruning opens only the window's folders.
+
+    >>> class C:
+    ...     def table(self, name):
+    ...         from trailsql.catalog.table import default_table
+    ...         return default_table("/logs")
+    >>> import datetime as dt
+    >>> w = Window(dt.datetime(2025, 2, 12, tzinfo=dt.UTC), dt.datetime(2025, 2, 13, tzinfo=dt.UTC))
+    >>> restrict_to_window(parse_one("SELECT count(*) FROM cloudtrail_logs"), C(), w).sql("athena")[:76]
+    "SELECT COUNT(*) FROM (SELECT * FROM cloudtrail_logs WHERE ((year = '2025' AN"
+    """
+    named = {c.name.lower() for c in tree.find_all(exp.Column)}
+    pseudo = [exp.column(exp.to_identifier(c, quoted=True)) for c in (PATH_COLUMN, RECORD_COLUMN) if c in named]
+    for ref in _base_refs(tree):
+        table = catalog.table(ref.name.lower())
+        columns = {name.lower() for name, _ in table.columns} if table is not None else set()
+        if table is None or "eventtime" not in columns:
+            continue
+        partitioned = {"year", "month", "day"} <= set(table.partition_names)
+        predicate = window.predicate() if partitioned else window.event_predicate()
+        source = exp.Table(this=ref.this.copy(), db=ref.args["db"].copy() if ref.args.get("db") else None)
+        inner = exp.select(exp.Star(), *pseudo).from_(source).where(sqlglot.condition(predicate, dialect="athena"))
+        ref.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(ref.alias or ref.name))))
+    return tree
 
 
 def expand_views(tree: exp.Expr, catalog: Catalog) -> exp.Expr:
