@@ -291,3 +291,44 @@ def test_two_cursors_are_independent(conn: Any) -> None:
     assert first.fetchone() == rows(EVENTS)[0]
     assert second.fetchone() == (len(EVENTS),)
     assert first.fetchall() == rows(EVENTS)[1:]
+
+
+def test_errors_follow_pep_249s_hierarchy() -> None:
+    """PEP 249's classes, exported from trailsql, with trailsql's errors placed under them."""
+    import trailsql
+
+    hierarchy = {
+        "Warning": Exception,
+        "Error": Exception,
+        "InterfaceError": "Error",
+        "DatabaseError": "Error",
+        "DataError": "DatabaseError",
+        "OperationalError": "DatabaseError",
+        "IntegrityError": "DatabaseError",
+        "InternalError": "DatabaseError",
+        "ProgrammingError": "DatabaseError",
+        "NotSupportedError": "DatabaseError",
+    }
+    for name, parent in hierarchy.items():
+        cls = getattr(trailsql, name)
+        assert getattr(dbapi, name) is cls
+        assert issubclass(cls, parent if isinstance(parent, type) else getattr(trailsql, parent)), name
+    assert not issubclass(trailsql.Warning, trailsql.Error)
+
+
+def test_each_failure_is_the_pep_249_class_a_client_expects(tmp_path: Path) -> None:
+    import trailsql
+
+    folder = tmp_path / "logs" / "AWSLogs" / "123456789012" / "CloudTrail" / "us-east-1" / "2025" / "02" / "12"
+    folder.mkdir(parents=True)
+    (folder / "bad.json.gz").write_bytes(b"not gzip")
+    cursor = trailsql.connect(logs=tmp_path / "logs", strict=True).cursor()
+    cases = [
+        ("SELEC 1", trailsql.ProgrammingError),
+        ("SELECT * FROM no_such_table", trailsql.ProgrammingError),
+        ("SELECT typeof(1)", trailsql.NotSupportedError),
+        ("SELECT count(*) FROM cloudtrail_logs", trailsql.DataError),
+    ]
+    for sql, expected in cases:
+        with pytest.raises(expected):
+            cursor.execute(sql)

@@ -301,4 +301,36 @@ def _listed(workspace: Path) -> list[str]:
         manifest.close()
 
 
-RELIABILITY: dict[str, int] = {"lake faults and races": len(DISTRUSTED) + len(SILENT) + 5}
+def test_opening_a_workspace_with_tables_writes_nothing(
+    logs: Path, tmp_path: Path, read_only: Callable[[Path], Path]
+) -> None:
+    """Opening reads the stored DDL (it used to replay and rewrite it); so a workspace with
+    tables, location maps and a lake is queried from a read-only mount."""
+    workspace = tmp_path / "ws"
+    maps = {"s3://trail": str(logs)}
+    ddl = (
+        "CREATE EXTERNAL TABLE trail (eventname STRING, eventtime STRING) "
+        "ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe' LOCATION 's3://trail/'"
+    )
+    with Session(logs=logs, workspace=workspace, location_maps=maps) as session:
+        session.execute(ddl)
+    ingest(str(logs), workspace)
+    before = _files(workspace)
+    with Session(logs=logs, workspace=workspace, location_maps=maps) as session:
+        assert session.execute("SELECT count(*) AS n FROM trail").table.to_pylist()[0]["n"] >= 0
+        assert session.execute("SELECT count(*) AS n FROM cloudtrail_logs").table.to_pylist()[0]["n"] > 0
+    assert _files(workspace) == before
+    mounted = read_only(workspace)
+    rows, warnings, from_lake = answer(logs, mounted)
+    assert (rows, warnings, from_lake) == (expected(logs), [], sum(expected(logs).values()))
+    with Session(logs=logs, workspace=mounted) as session:
+        assert "trail" in session.workspace.tables
+    assert _files(workspace) == before
+
+
+def _files(folder: Path) -> list[tuple[str, int, int]]:
+    """Every file with its size and modification time, but SQLite's transient -wal/-shm."""
+    return [f for f in _state(folder) if not f[0].endswith(("-wal", "-shm")) and (folder / f[0]).is_file()]
+
+
+RELIABILITY: dict[str, int] = {"lake faults and races": len(DISTRUSTED) + len(SILENT) + 6}

@@ -10,6 +10,35 @@
 """
 
 from trailsql.dbapi import Connection, apilevel, connect, paramstyle, threadsafety
+from trailsql.errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
 
 __version__ = "0.1.0"
-__all__ = ["Connection", "__version__", "apilevel", "connect", "paramstyle", "threadsafety"]
+__all__ = [
+    "Connection",
+    "DataError",
+    "DatabaseError",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "Warning",
+    "__version__",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
+]

@@ -15,7 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from trailsql.errors import CatalogError, NotSupportedError, SqlSyntaxError, TrailsqlError
+from trailsql.errors import (
+    CatalogError,
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
 from trailsql.session import Result, Session
 
 if TYPE_CHECKING:
@@ -25,11 +37,22 @@ apilevel = "2.0"
 threadsafety = 1
 paramstyle = "pyformat"
 
-Error = TrailsqlError
-DatabaseError = TrailsqlError
-ProgrammingError = SqlSyntaxError
-OperationalError = CatalogError
-__all__ = ["Connection", "Cursor", "NotSupportedError", "connect", "format_sql"]
+__all__ = [
+    "Connection",
+    "Cursor",
+    "DataError",
+    "DatabaseError",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "Warning",
+    "connect",
+    "format_sql",
+]
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 

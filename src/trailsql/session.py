@@ -27,7 +27,7 @@ from trailsql.lake.read import LakeReader
 from trailsql.library.window import Window
 from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
-from trailsql.sql.parse import parse
+from trailsql.sql.parse import parse, parse_one
 from trailsql.sql.planner import Plan, plan_query, restrict_to_window
 
 
@@ -86,7 +86,7 @@ class Session:
         self.engine = DuckDBEngine(memory_limit=memory_limit, confined=True)
         self.closed = False
         for ddl in self.workspace.stored_ddl():
-            self.execute(ddl)
+            statements_module.load(parse_one(ddl), ddl, self.workspace)
 
     def __enter__(self) -> Session:
         return self

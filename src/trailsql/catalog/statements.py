@@ -50,6 +50,15 @@ def run(statement: exp.Expr, text: str, workspace: Workspace, default: Table | N
     return None
 
 
+def load(statement: exp.Expr, text: str, workspace: Workspace) -> None:
+    """A table's stored DDL back into ``workspace`` as it was created, writing nothing (opening
+    a workspace must not change it: it may be read-only, or shared)."""
+    if not (isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema)):
+        raise CatalogError(f"a stored table's DDL is not CREATE TABLE: {text.strip()[:60]}")
+    table = table_from_ddl(statement, text)
+    workspace.tables[table.name] = table
+
+
 def _table_name(node: exp.Expr) -> str:
     """The name of the table a parsed statement names, every part (``db.table``) checked to be
     an identifier before anything looks for it on disk."""

@@ -100,7 +100,8 @@ class Workspace:
         self.views: dict[str, str] = {}
         self.partitions: dict[str, list[Partition]] = {}
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.folder.is_dir():  # (an existing workspace is only read when opened)
+                self.folder.mkdir(parents=True)
             config_path = self.folder / CONFIG_FILE
             if config_path.exists():
                 with config_path.open("rb") as fh:
@@ -121,8 +122,10 @@ class Workspace:
         """Map an ``s3://`` prefix to a local folder, and keep it in the workspace."""
         if not prefix.startswith("s3://"):
             raise CatalogError(f"--location-map wants s3://PREFIX=PATH, got {prefix}")
-        self.config.setdefault("locations", {})[prefix.rstrip("/")] = str(Path(folder).resolve())
-        self._save_config()
+        maps, resolved = self.config.setdefault("locations", {}), str(Path(folder).resolve())
+        if maps.get(prefix.rstrip("/")) != resolved:  # (a map kept already is not written again)
+            maps[prefix.rstrip("/")] = resolved
+            self._save_config()
 
     @property
     def default_logs(self) -> str | None:
