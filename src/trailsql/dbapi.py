@@ -195,6 +195,7 @@ class Connection:
 
 def connect(
     logs: str | os.PathLike[str] | None = None,
+    *,
     workspace: str | os.PathLike[str] | None = None,
     location_maps: dict[str, str] | None = None,
     strict: bool = False,
@@ -209,5 +210,14 @@ def connect(
     ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``;
     ``timeout`` (seconds) and ``memory_limit`` (``"4GB"``) bound each query.
     """
-    session = Session(logs, workspace, location_maps, strict, event_data_stores, s3, timeout, memory_limit)
+    session = Session(
+        logs,
+        workspace=workspace,
+        location_maps=location_maps,
+        strict=strict,
+        event_data_stores=event_data_stores,
+        s3=s3,
+        timeout=timeout,
+        memory_limit=memory_limit,
+    )
     return Connection(session)

@@ -58,6 +58,7 @@ class Session:
     def __init__(
         self,
         logs: str | os.PathLike[str] | None = None,
+        *,
         workspace: str | os.PathLike[str] | None = None,
         location_maps: dict[str, str] | None = None,
         strict: bool = False,

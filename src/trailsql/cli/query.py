@@ -171,7 +171,16 @@ def open_session(
     with a workspace is remembered by it (``[logs] default``) for the next commands."""
     s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
     folder, _ = find_workspace(workspace)
-    session = Session(logs, folder, parse_location_maps(location_maps), strict, list(stores), s3, timeout, memory_limit)
+    session = Session(
+        logs,
+        workspace=folder,
+        location_maps=parse_location_maps(location_maps),
+        strict=strict,
+        event_data_stores=list(stores),
+        s3=s3,
+        timeout=timeout,
+        memory_limit=memory_limit,
+    )
     if logs is not None and folder is not None:
         session.workspace.remember_logs(logs)
     return session
