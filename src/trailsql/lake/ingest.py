@@ -58,6 +58,7 @@ from trailsql.lake.manifest import (
     Manifest,
     SourceFile,
     file_sha256,
+    lake_folder,
 )
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
@@ -133,10 +134,6 @@ Progress = Callable[[int, int, int], None]
 
 PartitionKey = tuple[str | None, str | None, str | None]
 """(account, region, date) of a log file; None where its path and name do not say."""
-
-
-def lake_folder(workspace: str | os.PathLike[str]) -> Path:
-    return Path(workspace) / "lake"
 
 
 def _crash_point(point: str, counters: dict[str, int]) -> None:

@@ -113,6 +113,11 @@ class LakeFile:
 _LAKE_FILE_COLUMNS = ", ".join(f.name for f in dataclasses.fields(LakeFile))
 
 
+def lake_folder(workspace: str | os.PathLike[str]) -> Path:
+    """Where a workspace keeps its lake (its manifest and Parquet files)."""
+    return Path(workspace) / "lake"
+
+
 def file_sha256(path: Path) -> str:
     """The hex SHA-256 of a file's content, read in chunks (lake files may be large)."""
     with open(path, "rb") as handle:

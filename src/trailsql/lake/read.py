@@ -31,8 +31,7 @@ from trailsql import schema
 from trailsql.catalog.table import Table
 from trailsql.errors import CatalogError
 from trailsql.lake.check import quick_fault, unlinked_sources
-from trailsql.lake.ingest import lake_folder
-from trailsql.lake.manifest import MANIFEST_NAME, LakeFile, Manifest, SourceFile
+from trailsql.lake.manifest import MANIFEST_NAME, LakeFile, Manifest, SourceFile, lake_folder
 from trailsql.sources.files import LakeRead, LogFile
 from trailsql.sql.planner import Scan
 

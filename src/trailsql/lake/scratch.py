@@ -18,7 +18,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from trailsql.lake.ingest import IngestOptions, ingest, lake_folder
+from trailsql.lake.ingest import IngestOptions, ingest
+from trailsql.lake.manifest import lake_folder
 from trailsql.lake.read import LakeReader
 from trailsql.library.window import Window
 from trailsql.session import Session
