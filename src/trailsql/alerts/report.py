@@ -280,7 +280,8 @@ def render_markdown(report: Report, max_rows: int = 20) -> str:
         lines += [
             f"- **{f.severity}** {md_text(f.summary, 300)} (`{f.query_id}`, {f.first_seen or ''})" for f in urgent[:20]
         ]
-        lines += [f"- …and {len(urgent) - 20} more." if len(urgent) > 20 else "", ""]
+        lines += [f"- …and {len(urgent) - 20} more."] if len(urgent) > 20 else []
+        lines.append("")
     for run in sorted(report.runs, key=lambda r: (r.query.kind != "detection", -SEVERITIES.index(r.query.severity))):
         if run.query.kind == "detection" and not run.findings and run.error is None:
             continue

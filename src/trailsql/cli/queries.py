@@ -9,7 +9,7 @@ import click
 import orjson
 
 from trailsql.catalog.workspace import Workspace
-from trailsql.cli.query import display_options, open_session, progress, say_empty, session_options, show
+from trailsql.cli.query import display_options, open_session, progress, read_nothing, say_empty, session_options, show
 from trailsql.errors import UsageError
 from trailsql.library import LibraryQuery, load_library
 from trailsql.library.run import run_query
@@ -113,7 +113,7 @@ def run(
     show(done.result, fmt, out_path, stats, wide, no_pager)
     for note in done.notes:
         click.echo(f"note: {note}", err=True)
-    if not done.result.stats.events_scanned and done.result.stats.files_listed == 0:
+    if read_nothing(done.result):
         say_empty(empty_window_hint(session, query.window(done.params)), fail_empty)
 
 

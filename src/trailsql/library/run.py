@@ -12,6 +12,8 @@ from trailsql.errors import TrailsqlError
 from trailsql.library.findings import Finding, group_findings
 from trailsql.library.query import LibraryQuery
 from trailsql.session import Result, Session
+from trailsql.sql.parse import parse_one
+from trailsql.sql.planner import plan_query
 
 
 @dataclass
@@ -81,12 +83,31 @@ def _empty_baseline(
     session: Session, query: LibraryQuery, params: Mapping[str, str | None], now: dt.datetime | None
 ) -> list[str]:
     """A note when the baseline the query compares with holds no events: then everything in the
-    window is "new" against it (the logs begin after the baseline), which is no finding."""
+    window is "new" against it (the logs begin after the baseline), which is no finding.
+
+    The baseline's folders are listed, not read (counting its events would parse every log
+    file of the baseline again): a log file in a day folder before the window's first day
+    holds baseline events. That first day's folder also holds the window's own events, so
+    only when it alone (or a file of no known day) is there are its events counted.
+    """
     before = query.baseline(params, now)
+    sql = f"SELECT count(*) FROM cloudtrail_logs WHERE {before.predicate()}"
     try:
-        table = session.execute(f"SELECT count(*) AS n FROM cloudtrail_logs WHERE {before.predicate()}").table
+        plan = plan_query(parse_one(sql), session)
     except TrailsqlError:  # no default table (a workspace of DDL tables): nothing to say
         return []
-    if table.column(0)[0].as_py():
+    days = {_day(f.partition) for scan in plan.scans for f in scan.listing.files}
+    if any(day is not None and day < before.end.date() for day in days):
+        return []
+    if days and session.execute(sql).table.column(0)[0].as_py():
         return []
     return [f"{query.id}: its baseline ({before.text()}) holds no events, so everything in the window compares as new"]
+
+
+def _day(partition: tuple[tuple[str, str | None], ...]) -> dt.date | None:
+    """The day of a log file's folder (its year, month and day partitions), if it has one."""
+    values = dict(partition)
+    try:
+        return dt.date(int(values["year"] or ""), int(values["month"] or ""), int(values["day"] or ""))
+    except (KeyError, ValueError):
+        return None
