@@ -6,6 +6,7 @@
     BENCH_S3=1 (default)             also read the logs from a local S3 server (SeaweedFS)
     BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it
     BENCH_INGEST_REPEAT=3 (default)  ingests into an empty lake; the median is reported
+    BENCH_FIXED=1 (default)          a lake query's fixed cost; BENCH_FIXED=only runs just that case
 
 Cases: a count by eventName over all the gzipped logs (the issue's headline figure),
 then every query of the seed workload verbatim over its CREATE EXTERNAL TABLE. Peers:
@@ -43,13 +44,17 @@ from typing import Any
 import duckdb
 import psutil
 
+from trailsql.alerts import shared_scan
 from trailsql.alerts.report import build_report
 from trailsql.generate import GenerateOptions, generate
-from trailsql.lake import scratch
+from trailsql.lake import maintain
+from trailsql.lake.ingest import Lake, ingest
 from trailsql.library import load_library
 from trailsql.library.precision import ORDINARY_DAY, ordinary_day_findings
 from trailsql.seed import SEED_DAY, fill_daily_placeholders, load_seed
 from trailsql.session import Session
+from trailsql.sources import local
+from trailsql.sql.parse import parse_one
 
 HERE = Path(__file__).parent
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000000"))
@@ -58,19 +63,105 @@ PEERS = [p for p in os.environ.get("BENCH_PEERS", "duckdb,python,jq").split(",")
 S3 = os.environ.get("BENCH_S3", "1") == "1"
 LAKE = os.environ.get("BENCH_LAKE", "1") == "1"
 INGEST_REPEAT = int(os.environ.get("BENCH_INGEST_REPEAT", "3"))
+FIXED = os.environ.get("BENCH_FIXED", "1")
+#: The fixed-cost case: a lake over this many small log files, and the events of its count.
+FIXED_FILES, FIXED_EVENTS = 20_000, 500_000
 COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
 
 
-def logs_for(events: int) -> Path:
+def logs_for(events: int, per_file: int = 500) -> Path:
     """Generated logs of ``events`` events, made once and kept between runs."""
-    root = HERE / "data" / f"events-{events}"
+    root = HERE / "data" / (f"events-{events}" if per_file == 500 else f"events-{events}-per-file-{per_file}")
     done = root / ".complete"
     if not done.exists():
         shutil.rmtree(root, ignore_errors=True)
         print(f"generating {events:,} events into {root} ...", flush=True)
-        generate(root, GenerateOptions(events=events, days=3))
+        generate(root, GenerateOptions(events=events, days=3, events_per_file=per_file))
         done.touch()
     return root
+
+
+def settled(root: Path) -> None:
+    """Wait until the newest folder below ``root`` is older than a folder record's racy margin
+    (logs written just now would have records the lake does not trust: it lists them)."""
+    newest = max(p.stat().st_mtime for p in [root, *root.rglob("*")] if p.is_dir())
+    time.sleep(max(0.0, newest + local.RACY_MARGIN_NS / 1e9 + 0.5 - time.time()))
+
+
+def lake_over(root: Path, workspace: Path) -> None:
+    """``trailsql ingest`` then ``trailsql compact``, in this process."""
+    settled(root)
+    ingest(str(root), workspace)
+    lake = Lake(workspace)
+    try:
+        maintain.compact(lake)
+    finally:
+        lake.close()
+
+
+def fixed_case() -> dict[str, Any]:
+    """A lake query's fixed cost (plan, list, cover) over FIXED_FILES log files the lake holds,
+    each stage timed by itself; then a count by eventName over FIXED_EVENTS events from the
+    lake against the same count over the raw logs."""
+    root = logs_for(FIXED_FILES * 5, per_file=5)
+    workspace = Path(tempfile.mkdtemp(prefix="trailsql-bench-fixed-"))
+    try:
+        lake_over(root, workspace)
+        session = Session(logs=root, workspace=workspace)
+        stages: dict[str, list[float]] = {"plan": [], "list": [], "cover": [], "total": []}
+        for _ in range(max(REPEAT, 21)):
+            started = time.perf_counter()
+            plan = session.plan(parse_one(COUNT_SQL))
+            planned = time.perf_counter()
+            listed = session.list_files(plan)
+            done_listing = time.perf_counter()
+            inputs, _ = session.cover(listed.inputs)
+            covered = time.perf_counter()
+            for name, seconds in zip(
+                stages,
+                (planned - started, done_listing - planned, covered - done_listing, covered - started),
+                strict=True,
+            ):
+                stages[name].append(seconds)
+        held = sum(given.lake_sources for given in inputs)
+        assert held == len(files_of(root)), "the lake did not hold every log file"
+        session.close()
+        fixed = {name: round(statistics.median(times) * 1000, 2) for name, times in stages.items()}
+        print(
+            f"lake fixed cost at {held:,} log files: {fixed['total']:.1f} ms (median: plan {fixed['plan']:.1f}, "
+            f"list {fixed['list']:.1f}, cover {fixed['cover']:.1f} ms)",
+            flush=True,
+        )
+    finally:
+        shutil.rmtree(workspace)
+    root = logs_for(FIXED_EVENTS)
+    workspace = Path(tempfile.mkdtemp(prefix="trailsql-bench-fixed-"))
+    try:
+        with Session(logs=root) as session:
+            raw_s, raw = timed(lambda: session.execute(COUNT_SQL), REPEAT)
+        lake_over(root, workspace)
+        with Session(logs=root, workspace=workspace) as session:
+            session.execute(COUNT_SQL)  # the first query reads the manifest
+            lake_s, result = timed(lambda: session.execute(COUNT_SQL), max(REPEAT, 11))
+        assert result.table.sort_by("eventname") == raw.table.sort_by("eventname")  # type: ignore[attr-defined]
+        assert result.stats.events_from_lake == FIXED_EVENTS  # type: ignore[attr-defined]
+        print(
+            f"count by eventName over {FIXED_EVENTS:,} events: lake {lake_s * 1000:.1f} ms, logs {raw_s:.2f} s "
+            f"({raw_s / lake_s:,.0f}x faster)",
+            flush=True,
+        )
+    finally:
+        shutil.rmtree(workspace)
+    return {
+        "files": held,
+        "fixed_ms": fixed,
+        "count": {
+            "events": FIXED_EVENTS,
+            "lake_seconds": round(lake_s, 4),
+            "logs_seconds": round(raw_s, 3),
+            "speedup": round(raw_s / lake_s, 1),
+        },
+    }
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -269,11 +360,11 @@ def report_times(logs: Path) -> dict[str, float]:
     queries = [q for q in load_library().values() if q.kind == "detection"]
     window = {"since": f"{ORDINARY_DAY}", "until": f"{ORDINARY_DAY + dt.timedelta(days=1)}"}
     times = {}
-    for case, least in (("shared_scan_s", scratch.MIN_QUERIES), ("scan_per_query_s", 10**9)):
-        scratch.MIN_QUERIES = least
+    for case, least in (("shared_scan_s", shared_scan.MIN_QUERIES), ("scan_per_query_s", 10**9)):
+        shared_scan.MIN_QUERIES = least
         with Session(logs=logs) as session:
             times[case], _ = timed(lambda session=session: build_report(session, queries, window), 1)  # type: ignore[misc]
-    scratch.MIN_QUERIES = 3
+    shared_scan.MIN_QUERIES = 3
     with Session(logs=logs) as session:
         times["single_scan_s"], _ = timed(lambda session=session: session.execute(COUNT_SQL), 1)  # type: ignore[misc]
     return {k: round(v, 2) for k, v in times.items()}
@@ -299,6 +390,9 @@ def machine() -> dict[str, object]:
 
 
 def main() -> None:
+    if FIXED == "only":
+        write_results({"fixed": fixed_case(), "machine": machine()}, "fixed")
+        return
     root = logs_for(EVENTS)
     files = files_of(root)
     raw_bytes = sum(os.path.getsize(f) for f in files)
@@ -353,6 +447,8 @@ def main() -> None:
     results["seed_raw"] = seed_rows
     if LAKE:
         results["lake"] = lake_case(root, seconds, expected, seed_rows)
+    if FIXED == "1":
+        results["fixed"] = fixed_case()
     results["benign"] = benign_case()
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
@@ -379,9 +475,13 @@ def main() -> None:
         f"{times['scan_per_query_s']:.1f} s with a scan per query; a single scan takes {times['single_scan_s']:.1f} s "
         f"({times['shared_scan_s'] / times['single_scan_s']:.1f}x)"
     )
+    write_results(results, f"raw-{EVENTS}")
+
+
+def write_results(results: dict[str, object], name: str) -> None:
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
-    out_file = out_dir / f"{dt.date.today():%Y-%m-%d}-raw-{EVENTS}.json"
+    out_file = out_dir / f"{dt.date.today():%Y-%m-%d}-{name}.json"
     out_file.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {out_file.relative_to(HERE.parent)}")
 

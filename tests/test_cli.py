@@ -268,7 +268,7 @@ def test_stats_is_the_last_stderr_line(logs: Path) -> None:
 
 def test_athena_cost_above_the_minimum() -> None:
     """$5 per TB once past 10 MB: a whole TB costs $5 (in the units the minimum uses)."""
-    from trailsql.engines.duckdb import RunStats
+    from trailsql.stats import RunStats
 
     minimum = RunStats(bytes_scanned=0).athena_cost_usd
     assert RunStats(bytes_scanned=1000).athena_cost_usd == minimum
@@ -368,6 +368,21 @@ def test_s3_location_without_a_map_is_read_from_s3_and_missing_credentials_give_
 
 
 # --- exit codes ------------------------------------------------------------------------
+
+
+def test_engine_is_chosen_by_option_or_workspace_and_unknown_ones_are_usage_errors(logs: Path, tmp_path: Path) -> None:
+    sql = "SELECT count(*) AS n FROM cloudtrail_logs"
+    chosen = trailsql("query", "--logs", logs, "--engine", "duckdb", "--format", "json", sql)
+    assert (chosen.exit_code, json.loads(chosen.stdout)) == (0, [{"n": len(ALL)}])
+    unknown = trailsql("query", "--logs", logs, "--engine", "presto", sql)
+    assert unknown.exit_code == 2 and "presto" in unknown.stderr
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "trailsql.toml").write_text('[engine]\nname = "nosuch"\n')
+    configured = trailsql("query", "--logs", logs, "--workspace", workspace, sql)
+    assert configured.exit_code == 2 and "unknown engine 'nosuch': choose one of duckdb" in configured.stderr
+    shown = trailsql("config", "show", "--workspace", workspace, "--format", "json")
+    assert json.loads(shown.stdout)["engine"] == "nosuch"
 
 
 def test_success_exits_0(logs: Path) -> None:

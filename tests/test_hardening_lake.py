@@ -31,7 +31,6 @@ from trailsql.lake.ingest import IngestOptions, Lake, ingest, lake_folder
 from trailsql.lake.manifest import MANIFEST_NAME
 from trailsql.session import Session
 from trailsql.sql.parse import parse_one
-from trailsql.sql.planner import plan_query
 
 QUERY = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
 
@@ -264,9 +263,10 @@ def test_a_query_planned_before_a_compaction_and_a_re_ingest_still_reads_its_fil
     ingest(str(logs), workspace, IngestOptions(batch_files=3))
     session = Session(logs=logs, workspace=workspace)
     try:
-        plan = plan_query(parse_one(QUERY), session)
-        assert session.lake is not None and session.lake.cover(plan.scans) == []
-        planned = {p for scan in plan.scans for read in scan.lake for p in read.files}
+        plan = session.plan(parse_one(QUERY))
+        inputs, warnings = session.cover(session.list_files(plan).inputs)
+        assert warnings == []
+        planned = {p for given in inputs for read in given.lake for p in read.files}
         assert planned
         before = expected(logs)  # the answer when the query was planned, from the JSON
         lake = Lake(workspace)
@@ -279,7 +279,7 @@ def test_a_query_planned_before_a_compaction_and_a_re_ingest_still_reads_its_fil
         changed.write_bytes(gzip.compress(json.dumps({"Records": records[:-1]}).encode()))
         ingest(str(logs), workspace)
         assert not planned & {str(lake_folder(workspace) / f) for f in _listed(workspace)}  # all replaced
-        table, stats = session.engine.run(plan)
+        table, stats = session.engine.run(plan, inputs)
         assert Counter({r["eventname"]: r["n"] for r in table.to_pylist()}) == before
         assert stats.skipped == []
     finally:

@@ -15,7 +15,6 @@ from tests.conftest import log_folder, write_log
 
 from trailsql.session import Session
 from trailsql.sql.parse import parse_one
-from trailsql.sql.planner import plan_query
 
 CLI = str(Path(sys.executable).with_name("trailsql"))
 #: Hours of hashing in a little memory: only an interrupt ends it.
@@ -69,8 +68,9 @@ def test_a_file_that_vanishes_after_the_listing_is_skipped_and_named(tmp_path: P
     write_log(folder, "kept.json.gz", _records(7))
     gone = write_log(folder, "gone.json.gz", _records(5))
     with Session(logs=tmp_path / "logs") as session:
-        plan = plan_query(parse_one("SELECT count(*) AS n FROM cloudtrail_logs"), session)
+        plan = session.plan(parse_one("SELECT count(*) AS n FROM cloudtrail_logs"))
+        listed = session.list_files(plan)
         gone.unlink()  # after the listing, before the read
-        table, stats = session.engine.run(plan)
+        table, stats = session.engine.run(plan, listed.inputs)
     assert table.to_pylist() == [{"n": 7}]
     assert [Path(s.path).name for s in stats.skipped] == ["gone.json.gz"]

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from test_detections import DATA, technique_logs
+from trailsql.alerts import shared_scan
 from trailsql.alerts.report import build_report, render
 from trailsql.cli.main import cli
 from trailsql.errors import UsageError
-from trailsql.lake import scratch
 from trailsql.library import load_library
 from trailsql.session import Session
 
@@ -179,7 +179,7 @@ def test_one_shared_scan_gives_the_report_each_query_alone_gives(logs: Path, mon
     with Session(logs=logs) as session:
         shared = build_report(session, queries, WINDOW, now)
     assert sum(r.result.stats.events_from_lake for r in shared.runs if r.result) > 0  # it did read the lake
-    monkeypatch.setattr(scratch, "MIN_QUERIES", 10**9)  # every query scans the logs itself
+    monkeypatch.setattr(shared_scan, "MIN_QUERIES", 10**9)  # every query scans the logs itself
     with Session(logs=logs) as session:
         alone = build_report(session, queries, WINDOW, now)
     assert sum(r.result.stats.events_from_lake for r in alone.runs if r.result) == 0

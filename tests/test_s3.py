@@ -20,7 +20,7 @@ import pytest
 from conftest import log_folder, write_log
 from s3server import S3Server
 from test_seed import build, query_sql, seed_queries
-from trailsql.errors import BadInputError, CatalogError
+from trailsql.errors import BadInputError, OperationalError, SourceError
 from trailsql.lake.ingest import IngestOptions, ingest
 from trailsql.seed import load_seed
 from trailsql.session import Session
@@ -227,8 +227,9 @@ def test_wrong_credentials_give_one_clear_line(
     s3_server: S3Server, bucket: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = s3_session(s3_server, tmp_path, monkeypatch, logs=f"s3://{BUCKET}/custom/", secret="not-the-secret")
-    with pytest.raises(CatalogError) as error:
+    with pytest.raises(SourceError) as error:  # PEP 249: an OperationalError, the store's, not the SQL's
         session.execute("SELECT count(*) FROM cloudtrail_logs")
+    assert isinstance(error.value, OperationalError)
     message = str(error.value)
     assert "\n" not in message
     assert re.search(r"credentials .*SignatureDoesNotMatch|SignatureDoesNotMatch.*credentials", message), message
@@ -346,7 +347,7 @@ def test_access_denied_names_the_prefix(
     session = s3_session(s3_server, tmp_path, monkeypatch, logs=f"s3://{BUCKET}/custom/")
     denied = f"custom/AWSLogs/{ACCOUNTS[1]}/"
     session.s3().client.meta.events.register("before-send.s3.ListObjectsV2", _denied(denied))
-    with pytest.raises(CatalogError) as error:
+    with pytest.raises(SourceError) as error:
         session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
     message = str(error.value)
     assert "\n" not in message and "access denied" in message.lower() and f"s3://{BUCKET}/{denied}" in message, message

@@ -753,8 +753,8 @@ def test_values_and_distinct_rows(session: Session) -> None:
 
 def test_lambdas_use_duckdb_syntax() -> None:
     # DuckDB 2.0 deprecates the arrow lambda; the SQL sent to it spells `lambda x: ...`.
+    from trailsql.engines.duckdb.transforms import to_duckdb
     from trailsql.sql.parse import parse_one
-    from trailsql.sql.transforms import to_duckdb
 
     sql = to_duckdb(parse_one("SELECT transform(a, x -> x + 1), filter(a, x -> x > 0) FROM t"))
     assert "->" not in sql and sql.count("LAMBDA x") == 2

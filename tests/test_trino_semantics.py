@@ -490,7 +490,10 @@ def test_integer_result_types(session: Session, expr: str) -> None:
 # - Trino keeps a timestamp's own zone (to_iso8601 of TIMESTAMP '... +07:09' is '...+07:09');
 #   trailsql holds timestamps with time zone in UTC, as CloudTrail writes them.
 # - UNNEST of a MAP (sql/select.md) has no DuckDB equivalent over a MAP value yet.
+# - CAST of a ROW without field names to JSON: Presto's docs give a JSON array, Trino's
+#   row-to-JSON change (trinodb/trino#3613) an object; DuckDB would invent field0, field1 keys.
 REFUSED = [
+    "SELECT CAST(ROW(1, 'a') AS JSON) AS v",
     "SELECT regexp_extract('rat cat\nbat dog', 'ra(.)|blah(.)(.)', 2) AS v",
     "SELECT to_iso8601(TIMESTAMP '2001-08-22 03:04:05.321 +07:09') AS v",
     "SELECT to_iso8601(from_iso8601_timestamp('2020-05-11T11:15:05.055+01:00')) AS v",

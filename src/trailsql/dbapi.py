@@ -33,6 +33,8 @@ from trailsql.session import Result, Session
 if TYPE_CHECKING:
     import pandas
 
+    from trailsql.engines.base import Engine
+
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "pyformat"
@@ -203,12 +205,14 @@ def connect(
     s3: dict[str, Any] | None = None,
     timeout: float | None = None,
     memory_limit: str | None = None,
+    engine: str | Engine | None = None,
 ) -> Connection:
     """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`).
 
     ``logs`` may be a local folder or ``s3://bucket/prefix``; ``s3`` takes ``profile``,
     ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``;
-    ``timeout`` (seconds) and ``memory_limit`` (``"4GB"``) bound each query.
+    ``timeout`` (seconds) and ``memory_limit`` (``"4GB"``) bound each query; ``engine``
+    runs them (a name, ``"duckdb"`` by default, or an :class:`~trailsql.engines.base.Engine`).
     """
     session = Session(
         logs,
@@ -219,5 +223,6 @@ def connect(
         s3=s3,
         timeout=timeout,
         memory_limit=memory_limit,
+        engine=engine,
     )
     return Connection(session)

@@ -84,6 +84,11 @@ class LimitError(TrailsqlError, OperationalError):
     """A statement beyond a documented limit (nesting depth): refused with the limit, not a traceback."""
 
 
+class SourceError(TrailsqlError, OperationalError):
+    """A store of logs that cannot be reached or read: S3 unreachable, credentials refused,
+    access denied, no such bucket (an error of the environment, not of the SQL)."""
+
+
 class CatalogError(TrailsqlError, ProgrammingError):
     """A table, view or location that does not exist or cannot be created."""
 

@@ -1,12 +1,21 @@
 """A session: the workspace, the engine and the SQL layer, behind one ``execute``.
 
 The CLI, the DB-API connection and the demo are thin shells over this class. A
-statement flows one way: parse -> (DDL: catalog) or (query: plan -> engine) -> result.
+statement flows one way: parse -> (DDL: catalog) or (query: the pipeline) -> result.
+The pipeline is the session's, one stage a module, each taking the previous stage's
+output and returning a new value:
+
+    plan   (sql/planner.py: no file or network access)  -> Plan
+    list   (sources/listing.py: folders, S3 listings)    -> one ScanInput per scan
+    cover  (lake/read.py: the log files the lake holds)   -> ScanInputs reading the lake
+    fetch  (sources/s3.py: the S3 objects left)           -> ScanInputs of local copies
+    run    (the engine, engines/base.py)                  -> Arrow rows, the engine's stats
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 from collections.abc import Callable, Iterator
@@ -17,18 +26,22 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from trailsql.catalog import lake
+from trailsql import engines
+from trailsql.catalog import event_data_store
 from trailsql.catalog import statements as statements_module
 from trailsql.catalog.table import DEFAULT_TABLE, Table, default_table
 from trailsql.catalog.workspace import Partition, Workspace
-from trailsql.engines.duckdb import DuckDBEngine, RunStats
+from trailsql.engines.base import Engine
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.lake.read import LakeReader
 from trailsql.library.window import Window
+from trailsql.sources.files import ScanInput
+from trailsql.sources.listing import Listed, list_plan
 from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
-from trailsql.sql.parse import parse, parse_one
+from trailsql.sql.parse import parse, parse_one, run_deep
 from trailsql.sql.planner import Plan, plan_query, restrict_to_window
+from trailsql.stats import RunStats
 
 
 @dataclass
@@ -48,11 +61,13 @@ class Session:
     sessions; ``location_maps`` maps ``s3://`` prefixes to local folders; ``strict``
     turns every bad log file into an error instead of a skipped file;
     ``event_data_stores`` are CloudTrail Lake event data store ids that name the
-    Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.lake`). ``logs`` and table
+    Lake-shaped view of ``logs`` (see :mod:`trailsql.catalog.event_data_store`). ``logs`` and table
     locations may be ``s3://`` URIs; ``s3`` says how to reach S3 and where to cache, over
     the workspace's ``[s3]`` settings (see :class:`~trailsql.sources.s3.S3Options`).
     ``timeout`` (seconds) bounds each query's run in the engine and ``memory_limit`` (``"4GB"``)
     the engine's memory: a query beyond either fails with a :class:`~trailsql.errors.LimitError`.
+    ``engine`` runs the queries: a name (default: the workspace's ``[engine] name``, else
+    ``"duckdb"``) or an :class:`~trailsql.engines.base.Engine` (which the session closes with itself).
     """
 
     def __init__(
@@ -66,6 +81,7 @@ class Session:
         s3: dict[str, Any] | None = None,
         timeout: float | None = None,
         memory_limit: str | None = None,
+        engine: str | Engine | None = None,
     ) -> None:
         if timeout is not None and not timeout > 0:
             raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
@@ -84,7 +100,9 @@ class Session:
         #: several (a report's "query 3 of 25").
         self.on_progress: Callable[[str], None] | None = None
         self.stage = ""
-        self.engine = DuckDBEngine(memory_limit=memory_limit, confined=True)
+        if engine is None or isinstance(engine, str):
+            engine = engines.create(engine or self.workspace.engine_name or engines.DEFAULT, memory_limit=memory_limit)
+        self.engine: Engine = engine
         self.closed = False
         for ddl in self.workspace.stored_ddl():
             statements_module.load(parse_one(ddl), ddl, self.workspace)
@@ -117,12 +135,12 @@ class Session:
         )
         return (days[0], days[-1]) if days else None
 
-    def _progress(self, plan: Plan) -> None:
-        """Tell :attr:`on_progress` how much the plan reads: log files, their bytes, lake files."""
+    def _progress(self, inputs: list[ScanInput]) -> None:
+        """Tell :attr:`on_progress` how much a run reads: log files, their bytes, lake files."""
         if self.on_progress is None:
             return
-        files = [f for scan in plan.scans for f in scan.listing.files]
-        lake_files = sum(len(read.files) for scan in plan.scans for read in scan.lake)
+        files = [f for given in inputs for f in given.listing.files]
+        lake_files = sum(len(read.files) for given in inputs for read in given.lake)
         text = f"scanning {len(files):,} log files ({sum(f.size for f in files) / 1e6:,.1f} MB)"
         text += f" and {lake_files:,} lake files" if lake_files else ""
         self.on_progress(f"{self.stage}: {text}" if self.stage else text)
@@ -147,10 +165,13 @@ class Session:
         if found is None and name.lower() == DEFAULT_TABLE and self.logs is not None:
             if self.logs.startswith("s3://"):
                 return default_table(self.logs)
-            if not os.path.exists(self.logs):  # not an empty answer: a mistyped path
-                raise CatalogError(f"the logs location {self.logs} does not exist (--logs)")
             return default_table(os.path.abspath(self.logs))
         return found
+
+    def _check_default_logs(self) -> None:
+        """Logs given that are not there are a mistyped path, not an empty answer."""
+        if self.logs is not None and not self.logs.startswith("s3://") and not os.path.exists(self.logs):
+            raise CatalogError(f"the logs location {self.logs} does not exist (--logs)")
 
     def _default_for_catalog(self) -> Table | None:
         """The default table as SHOW TABLES and DESCRIBE see it (None: no logs, or a DDL table
@@ -158,20 +179,21 @@ class Session:
         if self.logs is None or DEFAULT_TABLE in self.workspace.tables:
             return None
         try:
-            return self.table(DEFAULT_TABLE)
+            self._check_default_logs()
         except CatalogError:
             return None
+        return self.table(DEFAULT_TABLE)
 
     def names(self) -> list[str]:
         """Every table and view name a query may use."""
         default = [DEFAULT_TABLE] if self.logs is not None else []
-        return sorted({*self.workspace.tables, *self.workspace.views, *default, lake.LAKE_VIEW})
+        return sorted({*self.workspace.tables, *self.workspace.views, *default, event_data_store.VIEW_NAME})
 
     def view(self, name: str) -> str | None:
         """A view's query: one created by DDL, or the CloudTrail Lake-shaped view."""
         found = self.workspace.views.get(name.lower())
-        if found is None and (name.lower() == lake.LAKE_VIEW or name in self.workspace.event_data_stores):
-            return lake.view_sql()
+        if found is None and (name.lower() == event_data_store.VIEW_NAME or name in self.workspace.event_data_stores):
+            return event_data_store.view_sql()
         return found
 
     def partitions(self, name: str) -> list[Partition]:
@@ -185,7 +207,7 @@ class Session:
         every CloudTrail table a query reads holds only that window's events (``--since``)."""
         if self.closed:
             raise TrailsqlError("the connection is closed")
-        statements = parse(lake.quote_store_ids(sql, self.workspace.event_data_stores))
+        statements = parse(event_data_store.quote_store_ids(sql, self.workspace.event_data_stores))
         if not statements:
             raise CatalogError("no SQL statement given")
         result = Result(statements_module.message("OK"))
@@ -217,18 +239,52 @@ class Session:
             statement = _select_from_values(statement)
         if not isinstance(statement, exp.Query):
             raise NotSupportedError(f"statement {statement.key.upper()}: {text.strip().splitlines()[0][:60]}")
-        with _garbage_collector_paused():
-            plan = plan_query(statement, self)
-            lake_warnings = self.lake.cover(plan.scans) if self.lake is not None else []
-        self._progress(plan)
-        for scan in plan.scans:  # S3 objects the lake does not hold are fetched now
-            if any(f.remote for f in scan.listing.files):
-                self.s3().fetch(scan.listing)
-        if self.strict and plan.warnings:
-            raise BadInputError(plan.warnings[0])
-        table, stats = self.engine.run(plan, strict=self.strict, timeout=self.timeout)
+        plan = self.plan(statement)
+        listed = self.list_files(plan)
+        inputs, covered_warnings = self.cover(listed.inputs)
+        self._progress(inputs)
+        inputs = self.fetch(inputs)
+        warnings = [*listed.warnings, *covered_warnings]
+        if self.strict:  # a listing's warning or a file it could not read, before running anything
+            said = [*listed.warnings, *(f"{uri}: {why}" for given in inputs for uri, why in given.listing.skipped)]
+            if said:
+                raise BadInputError(said[0])
+        table, engine_stats = self.engine.run(plan, inputs, strict=self.strict, timeout=self.timeout)
         table = table.rename_columns([c.lower() for c in table.column_names])
-        return Result(table, stats, plan.warnings + lake_warnings)
+        return Result(table, RunStats.assemble(inputs, engine_stats), warnings)
+
+    # --- the pipeline, a stage a method -------------------------------------------------------
+
+    def plan(self, statement: exp.Expr) -> Plan:
+        """The plan of a query (no file is read)."""
+        return plan_query(statement, self)
+
+    def list_files(self, plan: Plan) -> Listed:
+        """The files each scan of ``plan`` may read; day folders unchanged since the lake's
+        ingest listed them are not listed again (their files are the lake's record of them)."""
+        if any(scan.table.name == DEFAULT_TABLE for scan in plan.scans) and DEFAULT_TABLE not in self.workspace.tables:
+            self._check_default_logs()
+        folders = self.lake.folders() if self.lake is not None and "lake" in self.engine.reads else None
+        with _garbage_collector_paused():  # (in a deep thread: pruning walks the predicates' trees)
+            return run_deep(lambda: list_plan(plan, self, folders))
+
+    def cover(self, inputs: tuple[ScanInput, ...]) -> tuple[list[ScanInput], list[str]]:
+        """The inputs with the log files the lake holds read from it, where the engine reads the lake."""
+        if self.lake is None or "lake" not in self.engine.reads:
+            return list(inputs), []
+        with _garbage_collector_paused():
+            return self.lake.cover(inputs)
+
+    def fetch(self, inputs: list[ScanInput]) -> list[ScanInput]:
+        """The inputs with local copies of their S3 objects, for an engine that does not read S3."""
+        if "s3" in self.engine.reads:
+            return inputs
+        return [
+            dataclasses.replace(given, listing=self.s3().fetch(given.listing))
+            if any(f.remote for f in given.listing.files)
+            else given
+            for given in inputs
+        ]
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import markupsafe
 
 from trailsql import output
 from trailsql.alerts import charts
-from trailsql.lake.scratch import shared_scan
+from trailsql.alerts.shared_scan import shared_scan
 from trailsql.library.findings import Finding
 from trailsql.library.query import SEVERITIES, LibraryQuery
 from trailsql.library.run import QueryRun, run_queries

@@ -3,7 +3,9 @@
 Layout::
 
     <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders,
-                                         [lake] event_data_stores names the Lake-shaped view,
+                                         [cloudtrail_lake] event_data_stores names the
+                                         CloudTrail Lake-shaped view (not the Parquet lake),
+                                         [engine] name the engine that runs queries,
                                          [s3] how to reach S3, library_paths (folders of
                                          library queries), [channels.*] and [jobs.*] (alerts)
     <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
@@ -141,12 +143,18 @@ class Workspace:
             self._save_config()
 
     @property
+    def engine_name(self) -> str | None:
+        """The engine ``[engine] name`` chooses (None: the default engine)."""
+        name = self.config.get("engine", {}).get("name")
+        return None if name is None else str(name)
+
+    @property
     def event_data_stores(self) -> list[str]:
         """CloudTrail Lake event data store ids that name the Lake-shaped view."""
-        return list(self.config.get("lake", {}).get("event_data_stores", []))
+        return list(self.config.get("cloudtrail_lake", {}).get("event_data_stores", []))
 
     def add_event_data_store(self, store: str) -> None:
-        stores = self.config.setdefault("lake", {}).setdefault("event_data_stores", [])
+        stores = self.config.setdefault("cloudtrail_lake", {}).setdefault("event_data_stores", [])
         if store not in stores:
             stores.append(store)
             self._save_config()

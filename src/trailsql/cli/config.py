@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from trailsql import engines
 from trailsql.catalog.workspace import CONFIG_FILE, WORKSPACE_ENV, Workspace, find_workspace
 
 
@@ -49,8 +50,9 @@ def effective(workspace: Workspace | None, logs: str | None, found_by: str) -> d
     return {
         "workspace": f"{workspace.folder} ({found_by})" if workspace is not None else "none",
         "logs": f"{logs or remembered} ({origin})" if (logs or remembered) else "not set: give --logs PATH",
+        "engine": (workspace.engine_name if workspace is not None else None) or engines.DEFAULT,
         "location maps": dict(config.get("locations", {})),
-        "event data stores": ", ".join(config.get("lake", {}).get("event_data_stores", [])) or "none",
+        "event data stores": ", ".join(config.get("cloudtrail_lake", {}).get("event_data_stores", [])) or "none",
         "s3": dict(config.get("s3", {})),
         "library paths": ", ".join(str(p) for p in workspace.library_paths)
         if workspace is not None and workspace.library_paths

@@ -12,7 +12,7 @@ import click
 import orjson
 from rich.console import Console
 
-from trailsql import output
+from trailsql import engines, output
 from trailsql.catalog.workspace import find_workspace
 from trailsql.cli import render
 from trailsql.errors import EmptyAnswer, UsageError
@@ -106,6 +106,11 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
             help="A CloudTrail Lake event data store id that names the Lake-shaped view (repeatable; kept).",
         ),
         click.option("--strict", is_flag=True, help="Fail on the first bad log file instead of skipping it."),
+        click.option(
+            "--engine",
+            type=click.Choice(engines.NAMES),
+            help=f"The engine that runs the queries (default: [engine] name in the workspace, else {engines.DEFAULT}).",
+        ),
         click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain)."),
         click.option(
             "--s3-region",
@@ -159,6 +164,7 @@ def open_session(
     location_maps: tuple[str, ...],
     stores: tuple[str, ...],
     strict: bool,
+    engine: str | None,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
@@ -180,6 +186,7 @@ def open_session(
         s3=s3,
         timeout=timeout,
         memory_limit=memory_limit,
+        engine=engine,
     )
     if logs is not None and folder is not None:
         session.workspace.remember_logs(logs)

@@ -40,13 +40,13 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
 
 from trailsql import schema
 from trailsql.catalog.table import default_table
+from trailsql.catalog.workspace import Workspace
 from trailsql.engines.duckdb import DuckDBEngine
 from trailsql.errors import CatalogError
 from trailsql.lake.check import quick_fault, unlinked_sources
@@ -62,12 +62,8 @@ from trailsql.lake.manifest import (
 )
 from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
-from trailsql.sources.s3 import S3Source
-from trailsql.sql.planner import Plan, Scan, list_table
-from trailsql.sql.pruning import Pruner
-
-if TYPE_CHECKING:
-    from trailsql.session import Session
+from trailsql.sources.listing import Locations, WorkspaceLocations, list_table
+from trailsql.sources.s3 import S3Options, S3Source
 
 #: Set to ``<point>:<n>`` to SIGKILL the process the n-th time it reaches a point (crash tests):
 #: ``staged`` (data written, not renamed), ``renamed`` (data in place, manifest not committed),
@@ -180,12 +176,16 @@ def _file_date(key: PartitionKey) -> dt.date | None:
         return None
 
 
-def list_sources(logs: str, session: Session) -> Listing:
-    """The files of ``logs``: a folder or ``s3://`` URI of CloudTrail logs, or a workspace table.
+def list_sources(
+    logs: str, workspace: Workspace, locations: Locations, recorded: list[local.FolderRecord] | None = None
+) -> Listing:
+    """The files of ``logs``: a folder or ``s3://`` URI of CloudTrail logs, or a workspace table;
+    with ``recorded``, what listing each local day folder found is added to it (ingest always
+    lists: it never lists from the records queries use).
 
     S3 objects are listed, not fetched: ingest fetches each batch's new objects in turn.
     """
-    table = session.table(logs)
+    table = workspace.tables.get(logs.lower())
     if table is None:
         if logs.startswith("s3://"):
             table = default_table(logs)
@@ -193,8 +193,7 @@ def list_sources(logs: str, session: Session) -> Listing:
             table = default_table(os.path.abspath(logs))
         else:
             raise CatalogError(f"no logs folder or table named {logs}")
-    warnings: list[str] = []
-    return list_table(table, Pruner(None, set(), set()), None, session, warnings)
+    return list_table(table, lambda _: True, None, locations, [], recorded=recorded)
 
 
 def _batches(files: list[LogFile], options: IngestOptions) -> Iterator[list[LogFile]]:
@@ -312,13 +311,15 @@ class Lake:
         self.manifest.forget(faults, held | lost.keys())
         return [*faults.items(), *lost.items()]
 
-    def engine(self) -> DuckDBEngine:
-        engine = DuckDBEngine(threads=self.options.threads)
-        staging = self.folder / STAGING_NAME
-        engine.con.execute(f"SET memory_limit = {sql_string(self.options.memory_limit)}")
-        engine.con.execute(f"SET temp_directory = {sql_string(str(staging / 'spill'))}")
-        engine.con.execute("SET preserve_insertion_order = false")
-        return engine
+    def engine(self, memory_limit: str | None = None) -> DuckDBEngine:
+        """The engine that writes the lake: in the ingest's memory (``memory_limit``, else the
+        options'), spilling into the lake's staging folder, rows written in any order."""
+        return DuckDBEngine(
+            threads=self.options.threads,
+            memory_limit=memory_limit or self.options.memory_limit,
+            spill=str(self.folder / STAGING_NAME / "spill"),
+            keep_order=False,
+        )
 
     def next_batch(self) -> str:
         row = self.manifest.db.execute(
@@ -328,7 +329,7 @@ class Lake:
 
     def write(self, engine: DuckDBEngine, select: str, target: Path) -> None:
         """COPY a SELECT's rows to a lake file at ``target``."""
-        engine.con.execute(
+        engine.rows(
             f"COPY ({select}) TO {sql_string(str(target))} ({_PARQUET}, ROW_GROUP_SIZE {self.options.row_group_rows})"
         )
 
@@ -348,15 +349,19 @@ class Lake:
 
     def describe(self, engine: DuckDBEngine, target: Path) -> tuple[int, int, str | None, str | None]:
         """A lake file's rows, redelivered rows, first and last event time."""
-        row = engine.con.execute(
+        [row] = engine.rows(
             "SELECT count(*), count(*) FILTER (redelivered), min(eventtime_ts)::VARCHAR, max(eventtime_ts)::VARCHAR "
             f"FROM read_parquet({sql_string(str(target))})"
-        ).fetchone()
-        assert row is not None
+        )
         return int(row[0]), int(row[1]), row[2], row[3]
 
-    def ingest(self, listing: Listing, progress: Progress | None = None) -> IngestReport:
-        """Ingest the new or changed files of ``listing``."""
+    def ingest(
+        self, listing: Listing, progress: Progress | None = None, folders: Sequence[local.FolderRecord] = ()
+    ) -> IngestReport:
+        """Ingest the new or changed files of ``listing``; then keep ``folders``, what listing
+        its day folders found, for queries (each stands for its folder only while the folder's
+        mtime is unchanged, so a run killed before they are kept leaves earlier records that
+        still say the truth or are seen to be out of date)."""
         started = time.perf_counter()
         report = IngestReport(files_listed=len(listing.files))
         report.repaired = self.repair()
@@ -384,6 +389,8 @@ class Lake:
                     self._ingest_batch(engine, batch, known, report)
                 if progress:
                     progress(report.files_ingested, report.events_read, len(todo))
+            if folders:
+                self.manifest.record_folders(folders)
         finally:
             engine.close()
             self.manifest.clean()
@@ -393,10 +400,9 @@ class Lake:
     def _fetch(self, batch: list[LogFile], report: IngestReport) -> list[LogFile]:
         """The batch with its S3 objects fetched; those that could not be are skipped (and read next run)."""
         assert self.s3 is not None
-        listing = Listing(files=batch)
-        self.s3.fetch(listing)
-        report.files_skipped.extend(listing.skipped)
-        return listing.files
+        fetched = self.s3.fetch(Listing(files=batch))
+        report.files_skipped.extend(fetched.skipped)
+        return fetched.files
 
     def _ingest_batch(
         self, engine: DuckDBEngine, batch: list[LogFile], known: dict[str, SourceFile], report: IngestReport
@@ -407,24 +413,17 @@ class Lake:
         whole = staging / "batch.parquet"
         key = partition_key(batch[0])
         placed = None not in key
-        table = default_table(str(self.folder))
-        view = "__trailsql_ingest"
         # Partition values are the batch's own (or the events'); "$path" is the source's location.
-        # No tally: the events of each file are counted in the staged file below.
-        scan = Scan(view, table, Listing(files=batch), [n for n, _ in table.columns], [], True, tally=False)
         # One pass over the JSON, unsorted: sorting by time here would cost a third of the
         # ingest's time; ``trailsql compact`` sorts each partition by event time.
-        _, stats = engine.run(
-            Plan(
-                f"COPY ({_rows_sql(view, key)}) TO {sql_string(str(whole))} ({_PARQUET_STAGED}, "
-                f"ROW_GROUP_SIZE {self.options.row_group_rows})",
-                [scan],
-                [],
-            )
+        stats = engine.write_parquet(
+            batch,
+            lambda view: _rows_sql(view, key),
+            str(whole),
+            f"{_PARQUET_STAGED}, ROW_GROUP_SIZE {self.options.row_group_rows}",
         )
-        con = engine.con
         rows = f"read_parquet({sql_string(str(whole))}, file_row_number=true)"
-        counts = dict(con.execute(f"SELECT source_path, count(*) FROM {rows} GROUP BY 1").fetchall())
+        counts = dict(engine.rows(f"SELECT source_path, count(*) FROM {rows} GROUP BY 1"))
         # Known by its source row or only by its links (a manifest whose sources were emptied):
         # its old rows are taken out, and are no earlier delivery of its events.
         linked = self.manifest.links()
@@ -434,7 +433,7 @@ class Lake:
         if placed:
             partitions = [(key[0] or "", key[1] or "", key[2] or "")]
         else:
-            partitions = con.execute(f"SELECT DISTINCT __account, __region, __date FROM {rows} ORDER BY ALL").fetchall()
+            partitions = engine.rows(f"SELECT DISTINCT __account, __region, __date FROM {rows} ORDER BY ALL")
         links: list[tuple[str, str]] = []
         for index, (account, region, date) in enumerate(partitions):
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
@@ -471,8 +470,8 @@ class Lake:
             added.append(self.lake_file(relative, (account, region, date), target, described, batch_id))
             staged.append((target, self.folder / relative))
             report.redelivered += described[1]
-            sources_here = con.execute(f"SELECT DISTINCT source_path FROM read_parquet({sql_string(str(target))})")
-            links += [(source, relative) for (source,) in sources_here.fetchall()]
+            sources_here = engine.rows(f"SELECT DISTINCT source_path FROM read_parquet({sql_string(str(target))})")
+            links += [(source, relative) for (source,) in sources_here]
         whole.unlink(missing_ok=True)
         _crash_point("staged", self._crashes)
         for source, target in staged:
@@ -509,23 +508,20 @@ class Lake:
         by position). A redelivery has the same eventTime, so only the lake's row groups
         over the batch's time range are read.
         """
-        con = engine.con
-        found = con.execute(
+        found = engine.rows(
             f"SELECT file_row_number FROM (SELECT file_row_number, row_number() OVER "
             f"(PARTITION BY eventid ORDER BY source_path, file_row_number) AS nth FROM {rows} WHERE {where} AND eventid IN "
             f"(SELECT eventid FROM {rows} WHERE {where} GROUP BY eventid HAVING count(*) > 1)) WHERE nth > 1"
-        ).fetchall()
+        )
         if earlier:
-            low, high = con.execute(
-                f"SELECT min(eventtime_ts), max(eventtime_ts) FROM {rows} WHERE {where}"
-            ).fetchone() or (None, None)
+            [(low, high)] = engine.rows(f"SELECT min(eventtime_ts), max(eventtime_ts) FROM {rows} WHERE {where}")
             if low is not None:
                 outside = f" AND source_path NOT IN (SELECT unnest({sql_list(changed)}))" if changed else ""
-                found += con.execute(
+                found += engine.rows(
                     f"SELECT file_row_number FROM {rows} WHERE {where} AND eventid IN (SELECT eventid FROM "
                     f"read_parquet({sql_list(earlier)}) WHERE eventtime_ts BETWEEN ? AND ?{outside})",
                     [low, high],
-                ).fetchall()
+                )
         return sorted({int(n) for (n,) in found})
 
     def _take_out(
@@ -568,13 +564,13 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest the new or changed log files of ``logs`` (a folder, ``s3://`` URI or workspace table) into the lake."""
-    from trailsql.session import Session  # the session knows the workspace's tables and S3 settings
-
     lake = Lake(workspace, options)
-    session = Session(workspace=workspace)
+    kept = Workspace(workspace)  # its tables, location maps and S3 settings
+    locations = WorkspaceLocations(kept, S3Source(S3Options.from_config(kept.s3_config)))
     try:
-        lake.s3 = session.s3()
-        return lake.ingest(list_sources(logs, session), progress)
+        lake.s3 = locations.s3()
+        folders: list[local.FolderRecord] = []
+        return lake.ingest(list_sources(logs, kept, locations, folders), progress, folders)
     finally:
-        session.close()
+        locations.s3().close()
         lake.close()

@@ -39,9 +39,8 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
     groups: dict[tuple[str, str, str], list[LakeFile]] = {}
     for f in lake.manifest.lake_files():
         groups.setdefault((f.account, f.region, f.date), []).append(f)
-    engine = lake.engine()
     # Sorting a partition spills to disk past the limit: ingest's 800 MB would take compaction's RSS near 1 GB.
-    engine.con.execute(f"SET memory_limit = '{COMPACT_MEMORY_LIMIT}'")
+    engine = lake.engine(memory_limit=COMPACT_MEMORY_LIMIT)
     try:
         for (account, region, date), files in sorted(groups.items()):
             if len(files) < min_files and all(f.sorted for f in files):

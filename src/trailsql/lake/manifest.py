@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trailsql.errors import CatalogError
+from trailsql.sources.local import FolderRecord
 
 MANIFEST_NAME = "_manifest.sqlite"
 #: Files being written: COPY writes here, then each file is renamed into its partition.
@@ -30,13 +32,26 @@ DAMAGED_NAME = "_damaged"
 #: it before the commit (planning to reading takes seconds) still finds it.
 RETIRED_GRACE_S = 15 * 60
 #: Bumped when the manifest's tables change; an older lake is refused with a clear message.
-SCHEMA_VERSION = 3
-#: Versions opened and migrated in place: 2 lacks ``lake_files.sha256`` and ``damaged``.
-_MIGRATIONS = {2: ("ALTER TABLE lake_files ADD COLUMN sha256 TEXT", "ALTER TABLE lake_files ADD COLUMN damaged TEXT")}
+SCHEMA_VERSION = 4
+_FOLDERS = """
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    listed_ns INTEGER NOT NULL,
+    newest_ns INTEGER NOT NULL,
+    entries TEXT NOT NULL
+)"""
+#: Versions opened and migrated in place, each to the next: 2 lacks ``lake_files.sha256`` and
+#: ``damaged``, 3 the ``folders`` table.
+_MIGRATIONS = {
+    2: ("ALTER TABLE lake_files ADD COLUMN sha256 TEXT", "ALTER TABLE lake_files ADD COLUMN damaged TEXT"),
+    3: (_FOLDERS,),
+}
 #: What SQLite says when the disk is full (or the file cannot grow).
 _FULL = ("database or disk is full", "disk i/o error")
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS sources (
     location TEXT PRIMARY KEY,
     version TEXT NOT NULL,
@@ -68,6 +83,9 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_by_path ON links (path);
 """
+    + _FOLDERS
+    + ";\n"
+)
 
 
 @dataclass(frozen=True)
@@ -173,8 +191,9 @@ class Manifest:
             return
         self.db.execute("PRAGMA synchronous=FULL")
         if tables and version in _MIGRATIONS:
-            for statement in _MIGRATIONS[version]:
-                self.db.execute(statement)
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step]:
+                    self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._columns = [f.name for f in dataclasses.fields(LakeFile)]
         if not tables:
@@ -200,6 +219,35 @@ class Manifest:
         for location, path in self.db.execute("SELECT location, path FROM links ORDER BY path"):
             found.setdefault(location, []).append(path)
         return found
+
+    def folder_records(self) -> dict[str, FolderRecord]:
+        """What ingest's last listing of each day folder found, by folder path. A record that
+        cannot be read is left out (its folder is listed), as are all in a manifest of an older
+        version that a reader does not migrate."""
+        try:
+            rows = self.db.execute("SELECT path, mtime_ns, listed_ns, newest_ns, entries FROM folders").fetchall()
+        except sqlite3.OperationalError:  # no such table: a read-only manifest of version 3
+            return {}
+        found = {}
+        for path, mtime_ns, listed_ns, newest_ns, entries in rows:
+            try:
+                stored = json.loads(entries)
+                found[path] = FolderRecord.restore(
+                    path, mtime_ns, listed_ns, newest_ns, stored["files"], stored["skipped"]
+                )
+            except (ValueError, TypeError, KeyError):
+                continue
+        return found
+
+    def record_folders(self, records: Iterable[FolderRecord]) -> None:
+        """Keep what listing these day folders found (replacing earlier records of them), in one transaction."""
+        rows = []
+        for record in records:
+            files, skipped = record.stored()
+            entries = json.dumps({"files": files, "skipped": skipped}, separators=(",", ":"))
+            rows.append((record.path, record.mtime_ns, record.listed_ns, record.newest_ns, entries))
+        with self._transaction() as cur:
+            cur.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?)", rows)
 
     def lake_files(self, partitions: Iterable[tuple[str, str, str]] | None = None) -> list[LakeFile]:
         """The lake's files, all or those of the given (account, region, date) partitions."""

@@ -13,7 +13,6 @@ from trailsql.library.findings import Finding, group_findings
 from trailsql.library.query import LibraryQuery
 from trailsql.session import Result, Session
 from trailsql.sql.parse import parse_one
-from trailsql.sql.planner import plan_query
 
 
 @dataclass
@@ -93,10 +92,10 @@ def _empty_baseline(
     before = query.baseline(params, now)
     sql = f"SELECT count(*) FROM cloudtrail_logs WHERE {before.predicate()}"
     try:
-        plan = plan_query(parse_one(sql), session)
+        listed = session.list_files(session.plan(parse_one(sql)))
     except TrailsqlError:  # no default table (a workspace of DDL tables): nothing to say
         return []
-    days = {_day(f.partition) for scan in plan.scans for f in scan.listing.files}
+    days = {_day(f.partition) for given in listed.inputs for f in given.listing.files}
     if any(day is not None and day < before.end.date() for day in days):
         return []
     if days and session.execute(sql).table.column(0)[0].as_py():

@@ -1,9 +1,12 @@
-"""Log files and the listing of a query's scan."""
+"""Log files, the listing of a query's scan, and what an engine reads for a scan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from trailsql.sql.planner import Scan
 
 
 class LogFile(NamedTuple):
@@ -68,3 +71,24 @@ class LakeRead:
     partition: tuple[tuple[str, str | None], ...]
     sources: tuple[str, ...] | None = None
     shown: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    """What an engine reads in place of one scan of a plan: the log files of ``listing``
+    and the lake's files of ``lake`` (``lake_sources`` log files holding ``lake_events``
+    events, which the listing no longer holds).
+
+    Made by the listing stage, then replaced (never changed) by the cover stage (the lake
+    takes the log files it holds) and the fetch stage (S3 objects given local copies).
+    """
+
+    scan: Scan
+    listing: Listing
+    lake: tuple[LakeRead, ...] = ()
+    lake_sources: int = 0
+    lake_events: int = 0
+
+    @property
+    def files(self) -> list[LogFile]:
+        return self.listing.files

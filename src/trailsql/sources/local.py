@@ -13,7 +13,9 @@ import contextlib
 import operator
 import os
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from trailsql import schema
@@ -169,12 +171,91 @@ def file_name_partition(name: str) -> Partial:
     return dict(zip(schema.PARTITION_COLUMNS, match.groups(), strict=True))
 
 
-def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
+#: How much older than the moment it was listed a folder and its files must be for that
+#: listing to stand for the folder later (git's "racy index" problem): file system
+#: timestamps are coarse (a few milliseconds, seconds on some), and clocks of a network file
+#: system's server and client disagree a little, so a file added in the same tick as the
+#: listing, or written in place just after it, may leave the folder's mtime unchanged. Two
+#: seconds is beyond both; a folder written to that recently is simply listed again.
+RACY_MARGIN_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class FolderRecord:
+    """What listing one day folder (``.../CloudTrail/<region>/<yyyy>/<mm>/<dd>/``) found, kept
+    by the lake's manifest so that a query lists it again only when it changed: the folder
+    (``path``, no trailing ``/``) and its ``mtime_ns``, when it was listed (``listed_ns``), the
+    latest mtime of the folder and its files (``newest_ns``), its log files as a listing gives
+    them and the entries skipped (path, reason).
+
+    CloudTrail never rewrites a delivered file, and tools that copy logs (``aws s3 sync``,
+    rsync) write a temporary file and rename it: a new or replaced file changes the folder's
+    mtime. A file rewritten in place (same name) does not: that is this record's limit.
+    """
+
+    path: str
+    mtime_ns: int
+    listed_ns: int
+    newest_ns: int
+    files: tuple[LogFile, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the folder and its files were older than the listing by :data:`RACY_MARGIN_NS`."""
+        return self.newest_ns < self.listed_ns - RACY_MARGIN_NS
+
+    def stands(self) -> bool:
+        """Whether the record stands for the folder now: trusted, and the folder's mtime unchanged (one stat)."""
+        if not self.trusted:
+            return False
+        try:
+            return os.stat(self.path).st_mtime_ns == self.mtime_ns
+        except OSError:
+            return False
+
+    @staticmethod
+    def restore(
+        path: str,
+        mtime_ns: int,
+        listed_ns: int,
+        newest_ns: int,
+        files: Iterable[tuple[str, int, str]],
+        skipped: Iterable[tuple[str, str]],
+    ) -> FolderRecord:
+        """A record from what the manifest stored: (name, size, version) a file, (name, reason) a skipped entry.
+        A file's partition values come from the folder's path, as a listing gives them."""
+        values = awslogs_partition(PurePath(path, "_")) or {}
+        partition = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS)
+        prefix = os.path.join(path, "")
+        logs = tuple(LogFile(prefix + name, prefix + name, size, partition, version) for name, size, version in files)
+        return FolderRecord(path, mtime_ns, listed_ns, newest_ns, logs, tuple((prefix + n, why) for n, why in skipped))
+
+    def stored(self) -> tuple[list[tuple[str, int, str]], list[tuple[str, str]]]:
+        """The files and skipped entries by name, as the manifest stores them (see :meth:`restore`)."""
+        start = len(self.path) + 1
+        return [(f.path[start:], f.size, f.version) for f in self.files], [(p[start:], why) for p, why in self.skipped]
+
+
+FolderRecords = Mapping[str, FolderRecord]
+"""Day folders' records by folder path."""
+
+
+def list_awslogs(
+    root: Path,
+    may_match: Callable[[Partial], bool],
+    folders: FolderRecords | None = None,
+    recorded: list[FolderRecord] | None = None,
+) -> Listing:
     """The log files below ``root``, skipping folders whose partition cannot match; a
-    ``root`` that is one log file is that file."""
+    ``root`` that is one log file is that file.
+
+    A day folder with a record in ``folders`` that still stands (:meth:`FolderRecord.stands`:
+    one stat) is not listed: its files are the record's. With ``recorded``, each day folder
+    listed is recorded there (ingest keeps them in the lake's manifest)."""
     listing = Listing()
     if root.is_dir():
-        _list_folder(root, may_match, listing)
+        _list_folder(root, may_match, listing, folders, recorded)
     elif root.is_file():
         listing.listed = 1
         partition = file_partition(root, may_match)
@@ -186,25 +267,61 @@ def list_awslogs(root: Path, may_match: Callable[[Partial], bool]) -> Listing:
     return listing
 
 
-def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: Listing) -> None:
+def _from_record(record: FolderRecord, listing: Listing, wanted: bool) -> None:
+    """A day folder listed from its record: what :func:`_list_folder` would find."""
+    count = len(record.files) + len(record.skipped)
+    listing.listed += count
+    if wanted:
+        listing.files.extend(record.files)
+        listing.skipped.extend(record.skipped)
+    else:
+        listing.pruned += count
+
+
+def _list_folder(
+    here: Path,
+    may_match: Callable[[Partial], bool],
+    listing: Listing,
+    folders: FolderRecords | None,
+    recorded: list[FolderRecord] | None,
+) -> None:
     values = awslogs_partition(here / "_") or {}
     # In a day's folder every file has the folder's partition: decide once for all of them.
     whole: tuple[tuple[str, str | None], ...] | None = None
     day_folder = "day" in values
     if day_folder and may_match(values):
         whole = tuple((c, values.get(c)) for c in schema.PARTITION_COLUMNS)
+    if day_folder and folders:
+        record = folders.get(str(here))
+        if record is not None and record.stands():
+            _from_record(record, listing, whole is not None)
+            return
     files, skipped = listing.files, listing.skipped
     listed = pruned = 0
+    # Recording: when the listing began, the folder's mtime, and whether it is plain (no
+    # subfolder, link, unreadable entry or name that is not UTF-8): only a plain folder's
+    # mtime changes whenever what it lists does.
+    recording = recorded is not None and whole is not None
+    started, first_file, first_skipped = time.time_ns(), len(files), len(skipped)
+    newest = mtime = 0
+    if recording:
+        try:
+            newest = mtime = os.stat(here).st_mtime_ns
+        except OSError:
+            recording = False
     with _entries(here, skipped) as (prefix, entries):
+        plain = recording and len(skipped) == first_skipped
         for entry in entries:
             name = entry.name
             try:
                 is_folder = entry.is_dir()
             except OSError:  # a link that loops is no folder: its stat() below names it
                 is_folder = False
+            if recording and (is_folder or entry.is_symlink()):
+                plain = False
             if is_folder:  # (as os.walk: folders linked from inside the tree are not followed)
                 if not entry.is_symlink() and keep_folder(here / name, may_match):
-                    _list_folder(here / name, may_match, listing)
+                    _list_folder(here / name, may_match, listing, folders, recorded)
                 continue
             if is_hidden(name) or name.endswith(".tmp"):
                 continue
@@ -218,13 +335,19 @@ def _list_folder(here: Path, may_match: Callable[[Partial], bool], listing: List
                 st = entry.stat()
             except OSError as error:  # a dangling or looping link, a file gone since the listing
                 skipped.append((path, unreadable(error)))
+                plain = False
                 continue
+            if recording and st.st_mtime_ns > newest:
+                newest = st.st_mtime_ns
             if st.st_mode & _TYPE != _REGULAR or not st.st_size:
                 skipped.append((path, _EMPTY if st.st_mode & _TYPE == _REGULAR else _NOT_REGULAR))
                 continue
             files.append(LogFile(path, path, st.st_size, partition, file_version(st)))
     listing.listed += listed
     listing.pruned += pruned
+    if recorded is not None and recording and plain:
+        found, said = tuple(files[first_file:]), tuple(skipped[first_skipped:])
+        recorded.append(FolderRecord(str(here), mtime, started, newest, found, said))
 
 
 def keep_folder(path: PurePath, may_match: Callable[[Partial], bool]) -> bool:

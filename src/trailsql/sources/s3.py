@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from trailsql.errors import BadInputError, CatalogError
+from trailsql.errors import BadInputError, SourceError
 from trailsql.sources import local
 from trailsql.sources.cache import DEFAULT_MAX_BYTES, ObjectCache, VerificationError, default_folder
 from trailsql.sources.files import Listing, LogFile
@@ -147,7 +147,7 @@ class S3Source:
                 )
                 client = session.client("s3", endpoint_url=self.options.endpoint_url, config=config)
             except botocore.exceptions.BotoCoreError as error:
-                raise CatalogError(f"S3: {error}") from None
+                raise SourceError(f"S3: {error}") from None
             client.meta.events.register("before-send.s3.ListObjectsV2", lambda **_: self._counters.add("list"))
             client.meta.events.register("before-send.s3.GetObject", lambda **_: self._counters.add("get"))
             self._client = client
@@ -241,27 +241,30 @@ class S3Source:
         ):
             listing.requests[name] = listing.requests.get(name, 0) + taken.get(key, 0)
 
-    def fetch(self, listing: Listing) -> None:
-        """Fetch (or find in the cache) the listing's objects not fetched yet; those that cannot be
-        fetched become skipped files (or an error under ``strict``)."""
+    def fetch(self, listing: Listing) -> Listing:
+        """The listing with its objects fetched (or found in the cache): a new listing, whose
+        objects that cannot be fetched are skipped files (or an error under ``strict``)."""
         pending = [f for f in listing.files if f.remote and not f.path]
         if not pending:
-            return
+            return listing
         objects = [_Object(*split_uri(f.uri), f.version, f.size, f.partition) for f in pending]
         with ThreadPoolExecutor(self.options.workers) as pool:
             results = list(pool.map(self._fetch_one, objects))
         fetched: dict[str, str] = {}
+        skipped = list(listing.skipped)
         for obj, (path, problem) in zip(objects, results, strict=True):
             if path is None:
                 if self.strict:
                     raise BadInputError(f"{obj.uri}: {problem}")
-                listing.skipped.append((obj.uri, problem or "not fetched"))
+                skipped.append((obj.uri, problem or "not fetched"))
             else:
                 fetched[obj.uri] = path
         kept = [f for f in listing.files if f.path or not f.remote or f.uri in fetched]
-        listing.files = [f._replace(path=fetched[f.uri]) if not f.path else f for f in kept]
-        self.cache.evict(keep={f.path for f in listing.files})
-        self._count_requests(listing)
+        files = [f._replace(path=fetched[f.uri]) if not f.path else f for f in kept]
+        self.cache.evict(keep={f.path for f in files})
+        done = Listing(files, listing.listed, listing.pruned, skipped, dict(listing.requests))
+        self._count_requests(done)
+        return done
 
     def _fetch_one(self, obj: _Object) -> tuple[str | None, str | None]:
         """The local path of an object's copy, or None and why it could not be fetched."""
@@ -329,17 +332,17 @@ def _error(error: Exception, where: str, doing: str) -> Exception:
 
     code = _code(error)
     if isinstance(error, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
-        return CatalogError(f"S3 credentials not found for {where}: set a --profile or AWS_ACCESS_KEY_ID")
+        return SourceError(f"S3 credentials not found for {where}: set a --profile or AWS_ACCESS_KEY_ID")
     if isinstance(error, botocore.exceptions.ProfileNotFound):
-        return CatalogError(f"S3: {error}")
+        return SourceError(f"S3: {error}")
     if code in _CREDENTIAL_CODES:
-        return CatalogError(f"S3 rejected the credentials ({code}) {doing} {where}: check --profile or the AWS keys")
+        return SourceError(f"S3 rejected the credentials ({code}) {doing} {where}: check --profile or the AWS keys")
     if code in _DENIED_CODES:
-        return CatalogError(f"access denied {doing} {where}")
+        return SourceError(f"access denied {doing} {where}")
     if code == "NoSuchBucket":
-        return CatalogError(f"no such bucket: {where}")
+        return SourceError(f"no such bucket: {where}")
     if isinstance(error, botocore.exceptions.EndpointConnectionError):
-        return CatalogError(f"cannot reach S3 {doing} {where}: {error}")
+        return SourceError(f"cannot reach S3 {doing} {where}: {error}")
     if isinstance(error, botocore.exceptions.BotoCoreError | botocore.exceptions.ClientError):
-        return BadInputError(f"{where}: {code or type(error).__name__}: {error}")
+        return SourceError(f"{where}: {code or type(error).__name__}: {error}")
     return error

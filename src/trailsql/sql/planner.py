@@ -1,95 +1,102 @@
-"""From one parsed Athena query to a plan: the files each table scan reads, and DuckDB SQL.
+"""Planning: from one parsed Athena query to a plan, without reading a file or the network.
 
-Each reference to a CloudTrail table is replaced by a scan of only the files whose
-partition values can satisfy the predicates that filter that reference (see
-:mod:`trailsql.sql.pruning`), reading only the columns the query names. The rest of the
-query is rewritten for Trino's semantics (:mod:`trailsql.sql.transforms`).
+Each reference to a CloudTrail table is replaced by a named :class:`Scan`: the table, the
+columns the query reads of it, and the predicates that filter that reference, from which
+the listing stage (:mod:`trailsql.sources.listing`) decides which partitions' files to
+read (see :mod:`trailsql.sql.pruning`). The plan's query stays a sqlglot tree in Trino's
+dialect: each engine turns it into what it runs (DuckDB: :mod:`trailsql.engines.duckdb`).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
-import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import sqlglot
 from sqlglot import exp
 
-from trailsql.catalog import projection
 from trailsql.catalog.table import Table
-from trailsql.catalog.workspace import Partition
 from trailsql.errors import CatalogError, NotSupportedError
 from trailsql.library.window import Window
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct
-from trailsql.sources import local
-from trailsql.sources.files import LakeRead, Listing, LogFile
-from trailsql.sources.s3 import S3Source
 from trailsql.sql.parse import parse_one, run_deep
 from trailsql.sql.pruning import Pruner, applicable_predicate, decimal_or_text
-from trailsql.sql.transforms import to_duckdb
 
-_view_ids = itertools.count(1)
+_scan_ids = itertools.count(1)
 
 FieldPath = tuple[str, ...]
 """Field names from a struct column down to a nested field, as the table declares them."""
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Scan:
-    """One table reference of a query: the view that replaces it and what it reads.
+    """One table reference of a query: the name it has in the plan's tree and what it reads.
 
     ``columns`` are the data columns the query names, ``partitions`` the partition
     columns, ``path`` whether it reads ``"$path"`` and ``record`` whether it reads the
-    event's JSON text (``"$record"``); nothing else is extracted. ``lake`` are the
-    workspace lake's files read in place of log files of the listing (see
-    :mod:`trailsql.lake.read`): ``lake_sources`` log files holding ``lake_events`` events.
-    ``tally`` counts each log file's events as it is read (``events_scanned``, and files
-    without a ``Records`` array); the lake's ingest, which counts them in what it wrote,
-    turns it off: the count is a Python call per file.
+    event's JSON text (``"$record"``); nothing else is extracted. ``predicate`` is what
+    filters this reference (its conjuncts on its own columns), from which
+    :meth:`allows` decides which partitions may hold its rows.
     """
 
-    view: str
+    name: str
     table: Table
-    listing: Listing
-    columns: list[str]
-    partitions: list[str]
+    columns: tuple[str, ...]
+    partitions: tuple[str, ...]
     path: bool
     record: bool = False
-    lake: list[LakeRead] = field(default_factory=list)
-    lake_sources: int = 0
-    lake_events: int = 0
+    predicate: exp.Expr | None = None
+    #: The names a column of this reference may be qualified with (its table's name and alias).
+    qualifiers: frozenset[str] = frozenset()
     #: Struct columns the query reads only through fields the table declares, and their paths
     #: (see :func:`fields_only`).
-    fields_only: dict[str, set[FieldPath]] = field(default_factory=dict)
-    tally: bool = True
+    fields_only: Mapping[str, frozenset[FieldPath]] = field(default_factory=dict)
+
+    def allows(self, values: Mapping[str, str | None]) -> bool:
+        """Whether a partition with these (text) values may hold rows the query wants; values
+        are compared as the partition columns' declared types.
+
+        >>> from trailsql.catalog.table import default_table
+        >>> where = parse_one("SELECT 1 FROM t WHERE day > '10'").args["where"].this
+        >>> scan = Scan("s", default_table("/logs"), (), ("day",), False, predicate=where, qualifiers=frozenset({"t"}))
+        >>> [scan.allows({"day": day}) for day in ("09", "11")]
+        [False, True]
+        """
+        types = self._partition_types
+        typed = {k: (decimal_or_text(v, types.get(k, "STRING")) if v is not None else None) for k, v in values.items()}
+        return self._pruner.may_match(typed)
+
+    @functools.cached_property
+    def _partition_types(self) -> dict[str, str]:
+        return {name.lower(): typ for name, typ in self.table.partitions}
+
+    @functools.cached_property
+    def _pruner(self) -> Pruner:
+        return Pruner(self.predicate, set(self.table.partition_names), set(self.qualifiers))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """DuckDB SQL and the scans whose views it reads."""
+    """A query in Trino's dialect whose CloudTrail table references name :attr:`scans`."""
 
-    sql: str
-    scans: list[Scan]
-    warnings: list[str]
+    tree: exp.Expr
+    scans: tuple[Scan, ...]
+
+    def scan(self, name: str) -> Scan:
+        return next(s for s in self.scans if s.name == name)
 
 
 class Catalog(Protocol):
-    """What the planner needs to know of tables and views."""
+    """What the planner needs to know of tables and views (metadata only: no file is read)."""
 
     def table(self, name: str) -> Table | None: ...
 
     def view(self, name: str) -> str | None: ...
-
-    def partitions(self, name: str) -> list[Partition]: ...
-
-    def resolve(self, uri: str) -> str: ...
-
-    def s3(self) -> S3Source: ...
 
     def names(self) -> list[str]:
         """Every table and view name a query may use (for "did you mean")."""
@@ -239,7 +246,6 @@ def _plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
     names = _referenced_names(tree)
     read_all = _reads_all_columns(tree)
     scans: list[Scan] = []
-    warnings: list[str] = []
     databases: dict[str, str] = {}
     for ref in _base_refs(tree):
         table = catalog.table(ref.name.lower())
@@ -248,21 +254,27 @@ def _plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:
         alias = ref.alias or ref.name
         if ref.args.get("db") and not ref.alias:
             databases[alias.lower()] = ref.db.lower()
-        predicate = applicable_predicate(ref)
-        pruner = Pruner(predicate, set(table.partition_names), {alias, ref.name})
-        listing = list_table(table, pruner, predicate, catalog, warnings)
-        columns = [n for n, _ in table.columns if read_all or n.lower() in names]
-        partitions = [p for p in table.partition_names if read_all or p in names]
-        view = f"__trailsql_scan_{next(_view_ids)}"
-        path, record = read_all or PATH_COLUMN in names, RECORD_COLUMN in names
         fields = {} if read_all else fields_only(tree, table)
-        scans.append(Scan(view, table, listing, columns, partitions, path, record, fields_only=fields))
+        scan = Scan(
+            name=f"__trailsql_scan_{next(_scan_ids)}",
+            table=table,
+            columns=tuple(n for n, _ in table.columns if read_all or n.lower() in names),
+            partitions=tuple(p for p in table.partition_names if read_all or p in names),
+            path=read_all or PATH_COLUMN in names,
+            record=RECORD_COLUMN in names,
+            predicate=applicable_predicate(ref),
+            qualifiers=frozenset({alias, ref.name}),
+            fields_only={column: frozenset(paths) for column, paths in fields.items()},
+        )
+        scans.append(scan)
         ref.replace(
-            exp.Table(this=exp.to_identifier(view, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            exp.Table(
+                this=exp.to_identifier(scan.name, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias))
+            )
         )
     _drop_database_qualifiers(tree, databases)
     name_unnamed_columns(tree)
-    return Plan(to_duckdb(tree), scans, warnings)
+    return Plan(tree, tuple(scans))
 
 
 def fields_only(tree: exp.Expr, table: Table) -> dict[str, set[FieldPath]]:
@@ -392,81 +404,3 @@ def _drop_database_qualifiers(tree: exp.Expr, databases: dict[str, str]) -> None
             for field in parts[3:]:
                 head = exp.Dot(this=head, expression=field)
             column.replace(head)
-
-
-def list_table(
-    table: Table, pruner: Pruner, predicate: exp.Expr | None, catalog: Catalog, warnings: list[str]
-) -> Listing:
-    """The files of ``table`` whose partitions may hold rows the query wants."""
-    types = dict((name.lower(), typ) for name, typ in table.partitions)
-
-    def may_match(values: dict[str, str | None]) -> bool:
-        typed = {k: (decimal_or_text(v, types.get(k, "STRING")) if v is not None else None) for k, v in values.items()}
-        return pruner.may_match(typed)
-
-    resolve = catalog.resolve
-    if table.layout == "awslogs":
-        if resolve(table.location).startswith("s3://"):
-            return catalog.s3().list_awslogs(resolve(table.location), may_match)
-        root = Path(resolve(table.location))
-        if not root.exists():
-            warnings.append(f"logs root {root} does not exist")
-            return Listing()
-        return local.list_awslogs(root, may_match)
-    if not table.partitions:
-        return _folder_listing(table.location, catalog, (), warnings)
-    if not table.projected:
-        stored = [(p.location, p.values) for p in catalog.partitions(table.name) if may_match(dict(p.values))]
-        return _partitions_listing(stored, catalog)
-    projected = [
-        (projection.partition_location(table, values), tuple(values.items()))
-        for values in projection.partitions(table, may_match, predicate, present=_local_folders(catalog))
-    ]
-    return _partitions_listing(projected, catalog)
-
-
-def _local_folders(catalog: Catalog) -> Callable[[str], bool]:
-    """Whether a location prefix may hold files: a local folder that exists (S3 prefixes are
-    listed as they are); each folder checked once a query."""
-    seen: dict[str, bool] = {}
-
-    def present(prefix: str) -> bool:
-        found = seen.get(prefix)
-        if found is None:
-            local = catalog.resolve(prefix)
-            found = seen[prefix] = local.startswith("s3://") or os.path.isdir(local)
-        return found
-
-    return present
-
-
-def _partitions_listing(locations: Sequence[tuple[str, tuple[tuple[str, str], ...]]], catalog: Catalog) -> Listing:
-    """The files of the partitions at ``locations``: S3 prefixes listed together, in parallel."""
-    listing = Listing()
-    remote = [(catalog.resolve(uri), values) for uri, values in locations if catalog.resolve(uri).startswith("s3://")]
-    if remote:
-        listing.extend(catalog.s3().list_prefixes(remote))
-    for uri, values in locations:
-        if not catalog.resolve(uri).startswith("s3://"):
-            listing.extend(_folder_listing(uri, catalog, values, None))
-    return listing
-
-
-def _folder_listing(
-    uri: str, catalog: Catalog, partition: tuple[tuple[str, str | None], ...], warnings: list[str] | None
-) -> Listing:
-    """Every file below a location; ``"$path"`` shows the location's URI, as Athena does."""
-    if catalog.resolve(uri).startswith("s3://"):
-        return catalog.s3().list_prefix(catalog.resolve(uri), partition)
-    folder = Path(catalog.resolve(uri))
-    if not folder.is_dir():
-        if warnings is not None:
-            warnings.append(f"table location {uri} does not exist")
-        return Listing()
-    found, skipped = local.walk_files_skipping(folder)
-    if uri.startswith("s3://"):
-        base, shown = len(str(folder).rstrip("/")) + 1, uri.rstrip("/") + "/"
-        files = [LogFile(full, shown + full[base:], size, partition, version) for full, size, version in found]
-    else:
-        files = [LogFile(full, full, size, partition, version) for full, size, version in found]
-    return Listing(files, listed=len(files) + len(skipped), skipped=skipped)

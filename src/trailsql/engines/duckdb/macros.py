@@ -1,6 +1,6 @@
 """Trino functions DuckDB lacks or answers differently, as DuckDB macros.
 
-The rewrites in :mod:`trailsql.sql.transforms` call these by name. Each follows Trino's
+The rewrites in :mod:`trailsql.engines.duckdb.transforms` call these by name. Each follows Trino's
 documentation for the function of the same name without the ``trino_`` prefix,
 including its NULL handling; invalid JSON gives NULL, as in Trino.
 

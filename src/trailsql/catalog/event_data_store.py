@@ -19,7 +19,7 @@ from trailsql import schema
 from trailsql.catalog.table import DEFAULT_TABLE
 
 #: The name the Lake-shaped view always answers to.
-LAKE_VIEW = "cloudtrail_lake"
+VIEW_NAME = "cloudtrail_lake"
 
 _MAPS = ("requestParameters", "responseElements", "additionalEventData", "serviceEventDetails")
 _BOOLEANS = ("readOnly", "managementEvent", "sessionCredentialFromConsole")

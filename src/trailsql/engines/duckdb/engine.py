@@ -28,14 +28,17 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from trailsql.engines.macros import MACROS
+from trailsql.catalog.table import default_table
+from trailsql.engines.base import Readable
+from trailsql.engines.duckdb.macros import MACROS
+from trailsql.engines.duckdb.transforms import to_duckdb
 from trailsql.errors import BadInputError, LimitError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.schema import (
     PARTITION_COLUMNS,
@@ -48,8 +51,10 @@ from trailsql.schema import (
     default_columns,
     duckdb_type,
 )
-from trailsql.sources.files import LakeRead, LogFile
+from trailsql.sources.files import LakeRead, Listing, LogFile, ScanInput
+from trailsql.sql.parse import run_deep
 from trailsql.sql.planner import FieldPath, Plan, Scan
+from trailsql.stats import EngineStats, Skipped
 
 #: The most a query may spill to disk beyond the memory limit; past it, it fails cleanly.
 MAX_SPILL = "8GB"
@@ -66,69 +71,6 @@ _RETRIES_BEFORE_SWEEP = 3
 
 #: After this many files found not to hold a document a line, read every file as JSON text.
 _DOCUMENT_FILES_BEFORE_ALL = 3
-
-
-@dataclass
-class Skipped:
-    """A file left out of a query, and why."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class RunStats:
-    """What a query read. ``files_skipped`` are the bad files left out."""
-
-    #: The table references the statement read (0: a statement over no table, such as SELECT 1).
-    scans: int = 0
-    files_listed: int = 0
-    files_scanned: int = 0
-    files_pruned: int = 0
-    bytes_scanned: int = 0
-    events_scanned: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    #: Reading from S3: requests made, bytes downloaded, objects found in the cache.
-    list_requests: int = 0
-    get_requests: int = 0
-    bytes_fetched: int = 0
-    cache_hits: int = 0
-    #: Of the events scanned, those read from the workspace's lake, and the log files that held them.
-    events_from_lake: int = 0
-    files_from_lake: int = 0
-
-    @property
-    def events_from_logs(self) -> int:
-        return self.events_scanned - self.events_from_lake
-
-    @property
-    def files_skipped(self) -> int:
-        return len(self.skipped)
-
-    @property
-    def athena_cost_usd(self) -> float:
-        """What Athena would charge for these bytes: $5 per TB, 10 MB minimum per query."""
-        return round(max(self.bytes_scanned, 10 * 1024 * 1024) / 1024**4 * 5, 8)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "files_listed": self.files_listed,
-            "files_scanned": self.files_scanned,
-            "files_skipped": self.files_skipped,
-            "files_pruned": self.files_pruned,
-            "bytes_scanned": self.bytes_scanned,
-            "events_scanned": self.events_scanned,
-            "events_from_logs": self.events_from_logs,
-            "events_from_lake": self.events_from_lake,
-            "files_from_lake": self.files_from_lake,
-            "elapsed_s": round(self.elapsed_s, 3),
-            "athena_cost_usd": self.athena_cost_usd,
-            "list_requests": self.list_requests,
-            "get_requests": self.get_requests,
-            "bytes_fetched": self.bytes_fetched,
-            "cache_hits": self.cache_hits,
-        }
 
 
 def _lake_sql(scan: Scan, read: LakeRead) -> str:
@@ -160,7 +102,7 @@ def _lake_sql(scan: Scan, read: LakeRead) -> str:
     return f"SELECT {', '.join(select)} FROM read_parquet({files}, hive_partitioning=false){where}"
 
 
-def _fields_of(value: str, typ: HiveType, paths: set[FieldPath]) -> str:
+def _fields_of(value: str, typ: HiveType, paths: Set[FieldPath]) -> str:
     """A struct of only the fields at ``paths`` of a struct ``value`` of the declared type ``typ``.
 
     DuckDB then reads only those nested columns of a Parquet file, where a cast to ``typ``
@@ -256,9 +198,26 @@ class _Tally:
 
 
 class DuckDBEngine:
-    """Runs plans on an in-process DuckDB with Trino's semantics switched on."""
+    """Runs plans on an in-process DuckDB with Trino's semantics switched on.
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None, confined: bool = False) -> None:
+    ``confined``: user SQL reads no file but those of the plan (see :meth:`_confine`).
+    ``spill`` is the folder of what a query spills beyond ``memory_limit`` (default: a
+    folder of its own under the temporary directory); ``keep_order=False`` lets DuckDB
+    write rows in any order (the lake's ingest: less memory).
+    """
+
+    name = "duckdb"
+    reads: frozenset[Readable] = frozenset({"files", "lake"})
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        confined: bool = False,
+        spill: str | None = None,
+        keep_order: bool = True,
+    ) -> None:
         # No extension is installed or loaded behind a query's back: trailsql needs none at run time.
         self.config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
@@ -273,8 +232,10 @@ class DuckDBEngine:
         # it when it first spills), removed on close or when the engine is collected: DuckDB's
         # default is ``.tmp`` in the current directory, which is the user's, and up to 90% of
         # the free disk, which a runaway query fills.
-        self.spill = os.path.join(tempfile.gettempdir(), f"trailsql-spill-{os.getpid()}-{next(_ENGINES)}")
+        self.spill = spill or os.path.join(tempfile.gettempdir(), f"trailsql-spill-{os.getpid()}-{next(_ENGINES)}")
         self.config["temp_directory"] = self.spill
+        if not keep_order:
+            self.config["preserve_insertion_order"] = False
         self.config["max_temp_directory_size"] = MAX_SPILL
         weakref.finalize(self, shutil.rmtree, self.spill, ignore_errors=True)
         self.confined = confined
@@ -311,7 +272,7 @@ class DuckDBEngine:
             con.execute("SET lock_configuration = true")
         return con
 
-    def _confine(self, plan: Plan) -> None:
+    def _confine(self, inputs: Sequence[ScanInput]) -> None:
         """Let a confined connection read the folders of the plan's files, and nothing else.
 
         DuckDB fixes its allowed folders once file access is locked down, so a plan reading
@@ -321,7 +282,7 @@ class DuckDBEngine:
         """
         if not self.confined:
             return
-        needed = _folders(plan)
+        needed = _folders(inputs)
         if needed <= self._allowed:
             return
         self.con.close()
@@ -332,26 +293,53 @@ class DuckDBEngine:
         self.con.close()
         shutil.rmtree(self.spill, ignore_errors=True)
 
-    def run(self, plan: Plan, strict: bool = False, timeout: float | None = None) -> tuple[pa.Table, RunStats]:
-        """Run a plan; bad files are skipped and named in the stats (or raise under ``strict``).
+    def run(
+        self, plan: Plan, inputs: Sequence[ScanInput], *, strict: bool = False, timeout: float | None = None
+    ) -> tuple[pa.Table, EngineStats]:
+        """Run a plan over its scans' inputs; bad files are skipped and named in the stats (or
+        raise under ``strict``).
 
         ``timeout`` (seconds) bounds the whole run, retries included: the query is interrupted
         and fails with a :class:`LimitError`, as does one that needs more than the memory limit.
         """
+        sql = run_deep(lambda: to_duckdb(plan.tree))  # (a deeply nested query needs a deep stack)
         with self._lock:
-            self._confine(plan)
-            return self._run(plan, strict, timeout)
+            self._confine(inputs)
+            return self._run(sql, inputs, strict, timeout, tally=True)
 
-    def _run(self, plan: Plan, strict: bool, timeout: float | None) -> tuple[pa.Table, RunStats]:
+    def write_parquet(
+        self, files: Sequence[LogFile], rows: Callable[[str], str], target: str, options: str
+    ) -> EngineStats:
+        """Write the events of ``files`` (JSON CloudTrail logs) to the Parquet file ``target``:
+        the lake's ingest. ``rows(view)`` is the SELECT of the rows to write from ``view``,
+        which holds every column of the default table and ``"$path"``; ``options`` are
+        COPY's (compression, row group size). Bad files are left out and named in the stats;
+        events are not counted per file (the ingest counts them in what was written).
+        """
+        table = default_table("/")
+        scan = Scan("__trailsql_ingest", table, tuple(n for n, _ in table.columns), (), path=True)
+        copy = f"COPY ({rows(scan.name)}) TO {_string(target)} ({options})"
+        with self._lock:
+            return self._run(copy, [ScanInput(scan, Listing(list(files)))], False, None, tally=False)[1]
+
+    def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of trusted SQL of trailsql's own (the lake's, over its Parquet files),
+        never of user SQL: that goes through :meth:`run`."""
+        with self._lock:
+            return self.con.execute(sql, list(parameters)).fetchall()
+
+    def _run(
+        self, sql: str, inputs: Sequence[ScanInput], strict: bool, timeout: float | None, tally: bool
+    ) -> tuple[pa.Table, EngineStats]:
         with self._deadline(timeout):
             started = time.perf_counter()
             files = _Files()
             while True:
                 self._tally.clear()
                 try:
-                    self._create_views(plan.scans, files)
-                    relation = self.con.sql(plan.sql)
-                    # A statement that returns no rows (the lake's CREATE TABLE AS) gives no relation.
+                    self._create_views(inputs, files, tally)
+                    relation = self.con.sql(sql)
+                    # A statement that returns no rows (the lake's COPY) gives no relation.
                     result = self._interruptible(relation.to_arrow_table) if relation is not None else pa.table({})
                     break
                 except (duckdb.InterruptException, RuntimeError) as error:
@@ -367,10 +355,10 @@ class DuckDBEngine:
                         f"query ran out of memory: it needs more than {limit} and {MAX_SPILL} on disk"
                     ) from None
                 except duckdb.Error as error:
-                    self._recover(plan.scans, files, error, strict)
+                    self._recover(inputs, files, error, strict)
                 finally:
-                    self._drop_views(plan.scans)
-            stats = self._stats(plan, files)
+                    self._drop_views(inputs)
+            stats = self._stats(inputs, files)
             if strict and stats.skipped:
                 first = stats.skipped[0]
                 raise BadInputError(f"{first.path}: {first.reason}")
@@ -429,49 +417,39 @@ class DuckDBEngine:
         finally:
             timer.cancel()
 
-    def _recover(self, scans: list[Scan], files: _Files, error: duckdb.Error, strict: bool) -> None:
+    def _recover(self, inputs: Sequence[ScanInput], files: _Files, error: duckdb.Error, strict: bool) -> None:
         """Learn from a failed run which file to read differently or leave out; else raise."""
         message = str(error)
         if files.documents is not None and _MALFORMED.search(message):
-            named = self._bad_file(scans, files.documents, message)
+            named = self._bad_file(inputs, files.documents, message)
             if named is not None:  # not one JSON document per line: read it as a JSON text
                 files.documents.add(named)
                 if len(files.documents) >= _DOCUMENT_FILES_BEFORE_ALL:
                     files.documents = None
                 return
         too_big = _TOO_BIG.search(message)
-        if too_big and too_big.group(1) in {f.path for f in _all_files(scans)}:
+        if too_big and too_big.group(1) in {f.path for f in _all_files(inputs)}:
             needed = int(too_big.group(2))
             current = files.big.get(too_big.group(1), 0)
             if current < MAX_OBJECT_BYTES:
                 files.big[too_big.group(1)] = min(max(needed * 4, current * 4, 64 << 20), MAX_OBJECT_BYTES)
                 return
-        bad = self._bad_file(scans, files.excluded, message)
+        bad = self._bad_file(inputs, files.excluded, message)
         if bad is None:
             raise _query_error(error) from None
         if strict:
-            shown = next((f.uri for f in _all_files(scans) if f.path == bad), bad)
+            shown = next((f.uri for f in _all_files(inputs) if f.path == bad), bad)
             raise BadInputError(f"{shown}: {_clean_message(error)}") from None
         files.excluded[bad] = _clean_message(error)
         files.failures += 1
         if files.failures == _RETRIES_BEFORE_SWEEP:
-            files.excluded.update(self._sweep(scans, files.excluded))
+            files.excluded.update(self._sweep(inputs, files.excluded))
 
-    def _stats(self, plan: Plan, files: _Files) -> RunStats:
-        stats = RunStats(
-            scans=len(plan.scans),
-            files_listed=sum(s.listing.listed for s in plan.scans),
-            files_pruned=sum(s.listing.pruned for s in plan.scans),
-            events_scanned=sum(s.lake_events for s in plan.scans),
-            events_from_lake=sum(s.lake_events for s in plan.scans),
-            files_from_lake=sum(s.lake_sources for s in plan.scans),
-        )
+    def _stats(self, inputs: Sequence[ScanInput], files: _Files) -> EngineStats:
+        stats = EngineStats()
         # Name files as the user knows them: an S3 object by its URI, not its cached copy.
-        uris = {f.path: f.uri for f in _all_files(plan.scans)}
+        uris = {f.path: f.uri for f in _all_files(inputs)}
         stats.skipped = [Skipped(uris.get(path, path), reason) for path, reason in files.excluded.items()]
-        stats.skipped += [Skipped(uri, reason) for s in plan.scans for uri, reason in s.listing.skipped]
-        for name in ("list_requests", "get_requests", "bytes_fetched", "cache_hits"):
-            setattr(stats, name, sum(s.listing.requests.get(name, 0) for s in plan.scans))
         for path, count in sorted(self._tally.events.items()):
             if (count is None or count == 0) and path not in self._tally.not_objects:
                 stats.skipped.append(Skipped(uris.get(path, path), _no_events(count)))
@@ -479,29 +457,31 @@ class DuckDBEngine:
         skipped = {s.path for s in stats.skipped}
         for path, others in sorted(self._tally.not_objects.items()):  # the file's other events were read
             stats.skipped.append(Skipped(uris.get(path, path), _not_objects(others, self._tally.events.get(path))))
-        scanned = {f.path: f.size for f in _all_files(plan.scans) if f.uri not in skipped and f.path not in skipped}
+        scanned = {f.path: f.size for f in _all_files(inputs) if f.uri not in skipped and f.path not in skipped}
         stats.files_scanned = len(scanned)
         stats.bytes_scanned = sum(scanned.values())
         return stats
 
-    def _create_views(self, scans: list[Scan], files: _Files) -> None:
-        for scan in scans:
-            kept = [f for f in scan.listing.files if f.path not in files.excluded]
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(scan.view)} AS {self._scan_sql(scan, kept, files)}")
+    def _create_views(self, inputs: Sequence[ScanInput], files: _Files, tally: bool) -> None:
+        for given in inputs:
+            kept = [f for f in given.listing.files if f.path not in files.excluded]
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {_quote(given.scan.name)} AS {self._scan_sql(given, kept, files, tally)}"
+            )
 
-    def _drop_views(self, scans: list[Scan]) -> None:
-        for scan in scans:
-            self.con.execute(f"DROP VIEW IF EXISTS {_quote(scan.view)}")
+    def _drop_views(self, inputs: Sequence[ScanInput]) -> None:
+        for given in inputs:
+            self.con.execute(f"DROP VIEW IF EXISTS {_quote(given.scan.name)}")
             with contextlib.suppress(duckdb.Error):
-                self.con.unregister(scan.view + "_files")
+                self.con.unregister(given.scan.name + "_files")
 
-    def _scan_sql(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
-        """The SELECT that yields one row per event of ``files`` and of the scan's lake files."""
-        parts = [self._logs_sql(scan, files, learnt)] if files or not scan.lake else []
-        parts += [_lake_sql(scan, read) for read in scan.lake]
+    def _scan_sql(self, given: ScanInput, files: list[LogFile], learnt: _Files, tally: bool) -> str:
+        """The SELECT that yields one row per event of ``files`` and of the input's lake files."""
+        parts = [self._logs_sql(given.scan, files, learnt, tally)] if files or not given.lake else []
+        parts += [_lake_sql(given.scan, read) for read in given.lake]
         return " UNION ALL ".join(parts)
 
-    def _logs_sql(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
+    def _logs_sql(self, scan: Scan, files: list[LogFile], learnt: _Files, tally: bool) -> str:
         """The SELECT that yields one row per event of ``files`` with the scan's columns."""
         types = dict(scan.table.columns)
         extras = [*scan.partitions, PATH_COLUMN] if scan.path else list(scan.partitions)
@@ -514,7 +494,7 @@ class DuckDBEngine:
         events = (
             self._delimited_rows(scan, files)
             if scan.table.delimiter is not None
-            else self._json_rows(scan, files, learnt)
+            else self._json_rows(scan, files, learnt, tally)
         )
         select = [_quote(name.lower()) for name in scan.columns] or ["1 AS __event"]
         if scan.record:
@@ -525,7 +505,7 @@ class DuckDBEngine:
             # "$path" is the file name itself: no join with the table of files needed.
             return f"SELECT {', '.join([*select, f'filename AS {_quote(PATH_COLUMN)}'])} FROM ({events})"
         # Partition values and "$path" come from a small table of the files, joined by name.
-        files_view = scan.view + "_files"
+        files_view = scan.name + "_files"
         columns: dict[str, list[str | None]] = {"path": [f.path for f in files], "uri": [f.uri for f in files]}
         for p in scan.partitions:
             columns[p] = [dict(f.partition).get(p) for f in files]
@@ -535,7 +515,7 @@ class DuckDBEngine:
             select.append(f"f.uri AS {_quote(PATH_COLUMN)}")
         return f"SELECT {', '.join(select)} FROM ({events}) AS e JOIN {_quote(files_view)} AS f ON f.path = e.filename"
 
-    def _json_rows(self, scan: Scan, files: list[LogFile], learnt: _Files) -> str:
+    def _json_rows(self, scan: Scan, files: list[LogFile], learnt: _Files, tally: bool) -> str:
         """Rows of JSON files: the scan's columns by name, ``filename``, and ``raw`` if asked.
 
         Files known to hold a JSON document over DuckDB's default 16 MiB are read by a
@@ -559,20 +539,20 @@ class DuckDBEngine:
             # reader: from_json would make it a row of NULLs, so each element's JSON type goes beside it.
             shape = json.dumps({"Records": ["JSON" if scan.record else wanted]})
             objects = "len(list_filter(t, lambda x: x = 'OBJECT'))"
-            tally = f" WHERE __trailsql_tally(filename, len(d.Records), {objects})" if scan.tally else ""
+            counted = f" WHERE __trailsql_tally(filename, len(d.Records), {objects})" if tally else ""
             parsed = (
                 f"SELECT from_json(json, {_string(shape)}) AS d, json_type(json, '$.Records[*]') AS t, filename "
                 f"FROM ({documents})"
             )
             rows = (
                 f"SELECT r, filename FROM (SELECT unnest(d.Records) AS r, unnest(t) AS t, filename "
-                f"FROM ({parsed}){tally}) WHERE t = 'OBJECT'"
+                f"FROM ({parsed}){counted}) WHERE t = 'OBJECT'"
             )
         else:  # every JSON value in the file is a row
             rows = (
                 f"SELECT {'json' if scan.record else f'from_json(json, {_string(json.dumps(wanted))})'} AS r, filename "
             )
-            rows += f"FROM ({documents})" + (" WHERE __trailsql_tally(filename, 1, 1)" if scan.tally else "")
+            rows += f"FROM ({documents})" + (" WHERE __trailsql_tally(filename, 1, 1)" if tally else "")
         if scan.record:  # keep each event's JSON text, and parse the columns out of it
             rows = f"SELECT from_json(r, {_string(json.dumps(wanted))}) AS r, r AS raw, filename FROM ({rows})"
         columns = [f"r.{_quote(table.json_key(n))} AS {_quote(n.lower())}" for n in scan.columns]
@@ -614,14 +594,14 @@ class DuckDBEngine:
         columns = [f"TRY_CAST(c{position[n]} AS {duckdb_type(types[n])}) AS {_quote(n.lower())}" for n in scan.columns]
         return f"SELECT {', '.join([*columns, 'filename'])} FROM {reader} WHERE __trailsql_tally(filename, 1, 1)"
 
-    def _bad_file(self, scans: list[Scan], known: Collection[str], message: str) -> str | None:
+    def _bad_file(self, inputs: Sequence[ScanInput], known: Collection[str], message: str) -> str | None:
         """The file a DuckDB error message names, if it is one of the scans' files not already ``known``.
 
         The name is parsed out of the message and compared whole (see :func:`_named_file`):
         a substring test blamed a good ``a.json.gz`` for a bad ``a.json.gz.bak``.
         """
         named = _named_file(message)
-        paths = {f.path for f in _all_files(scans)} - set(known)
+        paths = {f.path for f in _all_files(inputs)} - set(known)
         if named is not None:
             return named if named in paths else None
         # A message of a shape not parsed: read the files it may name one at a time.
@@ -638,10 +618,10 @@ class DuckDBEngine:
             return _clean_message(error)
         return None
 
-    def _sweep(self, scans: list[Scan], excluded: dict[str, str]) -> dict[str, str]:
+    def _sweep(self, inputs: Sequence[ScanInput], excluded: dict[str, str]) -> dict[str, str]:
         """Read every remaining file once on its own, to find all the bad ones at once."""
         bad: dict[str, str] = {}
-        for path in (f.path for f in _all_files(scans)):
+        for path in (f.path for f in _all_files(inputs)):
             why = None if path in excluded else self._unreadable(path)
             if why is not None:
                 bad[path] = why
@@ -681,17 +661,16 @@ def _not_objects(count: int, events: int | None) -> str:
     return f"{elements}: left out (its {events or 0} events were read)"
 
 
-def _folders(plan: Plan) -> frozenset[str]:
-    """The folders a plan reads: per scan, the deepest folder holding all its files (a table's
+def _folders(inputs: Sequence[ScanInput]) -> frozenset[str]:
+    """The folders a run reads: per scan, the deepest folder holding all its files (a table's
     location, the lake, the S3 cache), or each file's own folder where that is the root.
 
-    >>> from trailsql.sql.planner import Plan
-    >>> sorted(_folders(Plan(sql="", scans=[], warnings=[])))
+    >>> sorted(_folders([]))
     []
     """
     folders: set[str] = set()
-    for scan in plan.scans:
-        paths = [f.path for f in scan.listing.files] + [p for read in scan.lake for p in read.files]
+    for given in inputs:
+        paths = [f.path for f in given.listing.files] + [p for read in given.lake for p in read.files]
         if not paths:
             continue
         # The common folder of the lexicographically first and last paths is every path's: the
@@ -702,9 +681,9 @@ def _folders(plan: Plan) -> frozenset[str]:
     return frozenset(f.rstrip("/") + "/" for f in folders)
 
 
-def _all_files(scans: list[Scan]) -> Iterator[LogFile]:
-    for scan in scans:
-        yield from scan.listing.files
+def _all_files(inputs: Sequence[ScanInput]) -> Iterator[LogFile]:
+    for given in inputs:
+        yield from given.listing.files
 
 
 def _reader_groups(files: list[LogFile], learnt: _Files) -> Iterator[tuple[list[LogFile], int | None, str, str]]:
