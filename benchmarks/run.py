@@ -108,6 +108,10 @@ def fixed_case() -> dict[str, Any]:
     try:
         lake_over(root, workspace)
         session = Session(logs=root, workspace=workspace)
+        # A command's first query also reads the manifest: its cost, once, as a CLI call pays it.
+        started = time.perf_counter()
+        session.cover(session.list_files(session.plan(parse_one(COUNT_SQL))).inputs)
+        cold_ms = (time.perf_counter() - started) * 1000
         stages: dict[str, list[float]] = {"plan": [], "list": [], "cover": [], "total": []}
         for _ in range(max(REPEAT, 21)):
             started = time.perf_counter()
@@ -129,7 +133,8 @@ def fixed_case() -> dict[str, Any]:
         fixed = {name: round(statistics.median(times) * 1000, 2) for name, times in stages.items()}
         print(
             f"lake fixed cost at {held:,} log files: {fixed['total']:.1f} ms (median: plan {fixed['plan']:.1f}, "
-            f"list {fixed['list']:.1f}, cover {fixed['cover']:.1f} ms)",
+            f"list {fixed['list']:.1f}, cover {fixed['cover']:.1f} ms); a process's first query, reading "
+            f"the manifest: {cold_ms:.0f} ms",
             flush=True,
         )
     finally:
@@ -155,6 +160,7 @@ def fixed_case() -> dict[str, Any]:
     return {
         "files": held,
         "fixed_ms": fixed,
+        "first_query_ms": round(cold_ms, 1),
         "count": {
             "events": FIXED_EVENTS,
             "lake_seconds": round(lake_s, 4),

@@ -233,7 +233,7 @@ def test_a_corrupt_or_missing_record_falls_back_to_listing(
     assert listed and set(listed) & day_folders(logs)
 
 
-def test_a_manifest_without_folders_is_migrated_and_ingest_records_them(logs: Path, tmp_path: Path) -> None:
+def test_a_manifest_without_folders_is_read_by_queries_and_migrated_by_ingest(logs: Path, tmp_path: Path) -> None:
     ingest(str(logs), tmp_path / "ws")
     db = sqlite3.connect(lake_folder(tmp_path / "ws") / MANIFEST_NAME)
     db.execute("DROP TABLE folders")
@@ -241,6 +241,9 @@ def test_a_manifest_without_folders_is_migrated_and_ingest_records_them(logs: Pa
     db.commit()
     db.close()
     assert query(logs, tmp_path / "ws")[0] == expected(logs)
+    db = sqlite3.connect(lake_folder(tmp_path / "ws") / MANIFEST_NAME)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3  # a query migrates nothing: it writes nothing
+    db.close()
     ingest(str(logs), tmp_path / "ws")
     manifest = Manifest(lake_folder(tmp_path / "ws"), create=False)
     try:

@@ -187,7 +187,7 @@ class Manifest:
             raise CatalogError(f"the lake in {folder} was made by another trailsql version: delete it and ingest again")
         #: Columns a lake of an older version lacks until it is migrated (a reader does not migrate).
         self._columns = [name for _, name, *_ in self.db.execute("PRAGMA table_info(lake_files)")]
-        if self.read_only:
+        if self.read_only or not create:  # a query's reader writes nothing, not even a migration
             return
         self.db.execute("PRAGMA synchronous=FULL")
         if tables and version in _MIGRATIONS:

@@ -119,9 +119,18 @@ def run_deep(function: Callable[[], T]) -> T:
     Python's default limit); the main thread's stack is too small to raise the limit safely,
     a thread's is ours to choose. The limit is process-wide, so it is raised only while the
     thread runs (one at a time) and restored after. Running out even so is a clean error.
+
+    ``function`` is first run here, as most statements are shallow (a thread with a big stack
+    costs a millisecond to start, and a query makes four such calls); only if it runs out of
+    depth is it run again in the thread, so it must be safe to repeat: it reads, it does
+    not change what it was given (the parser, the planner and the rewrites work on copies).
     """
     if threading.current_thread().name == _DEEP_THREAD:
         return function()  # already deep: a view's query parsed while planning
+    try:
+        return function()
+    except RecursionError:
+        pass  # deeply nested: again, where the stack is deep enough
     outcome: list[tuple[bool, object]] = []
 
     def target() -> None:

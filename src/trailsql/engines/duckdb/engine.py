@@ -256,6 +256,9 @@ class DuckDBEngine:
         con.execute("SET integer_division = true")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # our own progress, not DuckDB's, on stderr
+        # Lake files are never rewritten in place (a rewrite is a new file), so their footers may be
+        # kept between queries: DuckDB still checks each file's modification time before using one.
+        con.execute("SET parquet_metadata_cache = true")
         con.execute(MACROS)
         con.create_function(  # type: ignore[call-overload]
             "__trailsql_tally",
