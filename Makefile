@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -n 2 src tests
+	$(BIN)/pytest -q -n 2 --dist loadgroup src tests
 
 # A wheel and an sdist in dist/ to install elsewhere (the project is not on PyPI). `build`
 # comes with the dev extra; it builds in an isolated env with hatchling from the index.

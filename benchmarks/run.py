@@ -7,6 +7,8 @@
     BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it
     BENCH_INGEST_REPEAT=3 (default)  ingests into an empty lake; the median is reported
     BENCH_FIXED=1 (default)          a lake query's fixed cost; BENCH_FIXED=only runs just that case
+    BENCH_SPARK=1 (default)          the count on the Spark engine (local[2], then a standalone master
+                                     and two workers on loopback), logs and lake; BENCH_SPARK=only: just that
 
 Cases: a count by eventName over all the gzipped logs (the issue's headline figure),
 then every query of the seed workload verbatim over its CREATE EXTERNAL TABLE. Peers:
@@ -64,6 +66,7 @@ S3 = os.environ.get("BENCH_S3", "1") == "1"
 LAKE = os.environ.get("BENCH_LAKE", "1") == "1"
 INGEST_REPEAT = int(os.environ.get("BENCH_INGEST_REPEAT", "3"))
 FIXED = os.environ.get("BENCH_FIXED", "1")
+SPARK = os.environ.get("BENCH_SPARK", "1")
 #: The fixed-cost case: a lake over this many small log files, and the events of its count.
 FIXED_FILES, FIXED_EVENTS = 20_000, 500_000
 COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
@@ -210,6 +213,51 @@ def peer_jq(files: list[str]) -> dict[str, int]:
         zcat.wait()
         counts.update(out.stdout.decode().split())
     return dict(counts)
+
+
+def spark_case(root: Path, expected: dict[str, int]) -> list[dict[str, object]]:
+    """The count on the Spark engine beside DuckDB's, in this process: over the logs and over a
+    lake of them, on ``local[2]`` and on a standalone cluster (a master, two 1-core workers)."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from spark_cluster import standalone_cluster
+    from trailsql.engines.spark import context
+
+    out: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        workspace = Path(scratch) / "ws"
+        ingest(str(root), workspace)
+        duckdb_logs, _ = timed(lambda: Session(logs=root).execute(COUNT_SQL), REPEAT)
+        lake_session = Session(logs=root, workspace=workspace)
+        duckdb_lake, _ = timed(lambda: lake_session.execute(COUNT_SQL), REPEAT)
+        lake_session.close()
+
+        def measure(where: str, **options: object) -> None:
+            started = time.perf_counter()
+            logs = Session(logs=root, engine="spark", engine_options=options)
+            first = logs.execute(COUNT_SQL)
+            start_s = time.perf_counter() - started
+            assert {r["eventname"]: r["n"] for r in first.table.to_pylist()} == expected, "Spark counted differently"
+            for label, session, duck in (
+                ("logs", logs, duckdb_logs),
+                ("lake", Session(logs=root, workspace=workspace, engine=logs.engine), duckdb_lake),
+            ):
+                seconds, result = timed(lambda session=session: session.execute(COUNT_SQL), REPEAT)  # type: ignore[misc]
+                assert {r["eventname"]: r["n"] for r in result.table.to_pylist()} == expected  # type: ignore[attr-defined]
+                out.append(
+                    {"case": f"Spark {where}, {label}", "seconds": round(seconds, 3), "duckdb_seconds": round(duck, 3),
+                     "time_vs_duckdb": round(seconds / duck, 1), "first_query_s": round(start_s, 1)}
+                )  # fmt: skip
+                print(
+                    f"Spark {where}, {label}: {seconds:.2f} s ({seconds / duck:.1f}x DuckDB's {duck:.2f} s)", flush=True
+                )
+            logs.close()
+            context.stop()
+
+        measure("local[2]")
+        with standalone_cluster(Path(scratch) / "cluster", memory="2g") as master:
+            conf = {"spark.executor.memory": "2g", "spark.cores.max": "2"}
+            measure("standalone, 2 workers", master=master, conf=conf)
+    return out
 
 
 def s3_case(root: Path, local_seconds: float) -> list[dict[str, object]]:
@@ -400,6 +448,10 @@ def main() -> None:
         write_results({"fixed": fixed_case(), "machine": machine()}, "fixed")
         return
     root = logs_for(EVENTS)
+    if SPARK == "only":
+        expected = {r["eventname"]: r["n"] for r in Session(logs=root).execute(COUNT_SQL).table.to_pylist()}
+        write_results({"spark": spark_case(root, expected), "events": EVENTS, "machine": machine()}, f"spark-{EVENTS}")
+        return
     files = files_of(root)
     raw_bytes = sum(os.path.getsize(f) for f in files)
     print(f"{EVENTS:,} events in {len(files):,} files, {raw_bytes / 1e6:.0f} MB gzipped", flush=True)
@@ -455,6 +507,8 @@ def main() -> None:
         results["lake"] = lake_case(root, seconds, expected, seed_rows)
     if FIXED == "1":
         results["fixed"] = fixed_case()
+    if SPARK == "1":
+        results["spark"] = spark_case(root, expected)
     results["benign"] = benign_case()
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 

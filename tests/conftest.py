@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,20 @@ def write_logs(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     write.root = root  # type: ignore[attr-defined]
     return write
+
+
+#: The engines a test of Trino's semantics runs on, a ``params`` of its session fixture. Spark's
+#: tests all run on one xdist worker (``--dist loadgroup``): one JVM a test run.
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.xdist_group("spark"))]
+
+
+def engine_session(engine: str, **options: object) -> Session:
+    """A session on ``engine``; Spark's is skipped, saying why, where it cannot run here."""
+    if engine == "spark":
+        pytest.importorskip("pyspark", reason="the Spark engine needs PySpark: pip install 'trailsql[spark]'")
+        if shutil.which("java") is None:
+            pytest.skip("the Spark engine needs Java 17 or later, and there is no java here")
+    return Session(engine=engine, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,14 @@ from typing import Any
 
 import pytest
 
-from conftest import log_folder
+from conftest import ENGINES, engine_session, log_folder
 from trailsql.library import load_library
 from trailsql.library.run import run_queries, run_query
 from trailsql.session import Session
 
 DATA = Path(__file__).parent / "data"
 DETECTIONS = [q for q in load_library().values() if q.kind == "detection"]
+SPARK = "spark"
 TECHNIQUES = sorted(p.name.removesuffix(".json") for p in (DATA / "stratus").glob("aws.*.json"))
 
 
@@ -57,21 +58,34 @@ def technique_logs(root: Path, techniques: Iterable[str]) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, int]]:
-    """technique -> detection -> findings naming that technique in the technique file's account.
+@pytest.fixture(scope="module", params=ENGINES)
+def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, dict[str, int]]:
+    """On each engine, technique -> detection -> findings naming that technique in the
+    technique file's account."""
+    return detection_matrix(request.param, tmp_path_factory)
 
-    All technique files are delivered into one tree (each was captured in its own
-    pseudonymised account but for one account shared by three files), and every detection
-    runs once over all of them.
+
+_MATRICES: dict[str, dict[str, dict[str, int]]] = {}
+
+
+def detection_matrix(engine: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, int]]:
+    """The matrix on ``engine``, made once a test process (a Spark run takes a minute)."""
+    if engine not in _MATRICES:
+        _MATRICES[engine] = _detection_matrix(engine, tmp_path_factory.mktemp(f"stratus-{engine}") / "logs")
+    return _MATRICES[engine]
+
+
+def _detection_matrix(engine: str, root: Path) -> dict[str, dict[str, int]]:
+    """All technique files are delivered into one tree under ``root`` (each was captured in
+    its own pseudonymised account but for one account shared by three files), and every
+    detection runs once over all of them on ``engine``.
     """
-    root = tmp_path_factory.mktemp("stratus") / "logs"
     accounts: dict[str, set[str]] = defaultdict(set)
     for technique in TECHNIQUES:
         records = json.loads((DATA / "stratus" / f"{technique}.json").read_text())["Records"]
         deliver(root, records, technique)
         accounts[technique] = {r["recipientAccountId"] for r in records}
-    with Session(logs=root) as session:
+    with engine_session(engine, logs=root) as session:
         runs = run_queries(session, DETECTIONS, {"since": "2024-01-01", "until": "2025-12-31"})
     assert not [r.error for r in runs if r.error]
     return {
@@ -102,12 +116,18 @@ def test_every_technique_a_detection_claims_is_one_it_catches(matrix: dict[str, 
             assert matrix[technique][query.id], f"{query.id} claims {technique} but does not catch it"
 
 
-def test_no_detection_fires_on_benign_activity(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", [pytest.param(SPARK, marks=pytest.mark.xdist_group("spark"))])
+def test_the_matrix_is_the_same_on_spark(engine: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert detection_matrix(engine, tmp_path_factory) == detection_matrix("duckdb", tmp_path_factory)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_detection_fires_on_benign_activity(engine: str, tmp_path: Path) -> None:
     """Real activity of a Control Tower account (tests/data/benign, Apache-2.0): nothing to report."""
     records = json.loads((DATA / "benign" / "zyNWSr_real_controltower_2022-01-03.json").read_text())["Records"]
     deliver(tmp_path / "logs", records, "benign")
     window = {"since": "2022-01-03", "until": "2022-01-04"}
-    with Session(logs=tmp_path / "logs") as session:
+    with engine_session(engine, logs=tmp_path / "logs") as session:
         runs = run_queries(session, DETECTIONS, window)
         # The window holds the events: a hunt over it sees every failed call of the file.
         hunt = run_query(session, load_library()["failed-api-calls"], {**window, "limit": "1000"})

@@ -150,5 +150,5 @@ def test_an_engine_gets_lake_files_only_if_it_reads_them(logs: Path, tmp_path: P
 
 
 def test_an_unknown_engine_name_is_a_usage_error(logs: Path) -> None:
-    with pytest.raises(trailsql.InterfaceError, match="unknown engine 'spark'"):
-        Session(logs=logs, engine="spark")
+    with pytest.raises(trailsql.InterfaceError, match="unknown engine 'presto'"):
+        Session(logs=logs, engine="presto")

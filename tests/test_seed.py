@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from conftest import ENGINES, engine_session
 from trailsql.seed import SEED_DAY, SeedStatement, fill_daily_placeholders, load_seed
 from trailsql.session import Result, Session
 
@@ -908,19 +909,22 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Logs:
     return build(tmp_path_factory.mktemp("seed") / "bucket")
 
 
-@pytest.fixture(scope="module")
-def ddl_session(logs: Logs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+@pytest.fixture(scope="module", params=ENGINES)
+def ddl_session(
+    logs: Logs, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Session]:
+    """The seed's DDL table, on each engine."""
     workspace = tmp_path_factory.mktemp("workspace")
-    session = Session(workspace=workspace, location_maps={BUCKET: str(logs.root)})
+    session = engine_session(request.param, workspace=workspace, location_maps={BUCKET: str(logs.root)})
     (create,) = [s for s in load_seed() if s.sql.upper().startswith("CREATE")]
     session.execute(create.sql)
     yield session
     session.close()
 
 
-@pytest.fixture(scope="module")
-def default_session(logs: Logs) -> Iterator[Session]:
-    session = Session(logs=logs.root)
+@pytest.fixture(scope="module", params=ENGINES)
+def default_session(logs: Logs, request: pytest.FixtureRequest) -> Iterator[Session]:
+    session = engine_session(request.param, logs=logs.root)
     yield session
     session.close()
 

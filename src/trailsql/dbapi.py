@@ -206,13 +206,18 @@ def connect(
     timeout: float | None = None,
     memory_limit: str | None = None,
     engine: str | Engine | None = None,
+    spark_master: str | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> Connection:
     """A DB-API 2.0 connection over CloudTrail logs (see :class:`~trailsql.session.Session`).
 
     ``logs`` may be a local folder or ``s3://bucket/prefix``; ``s3`` takes ``profile``,
     ``region``, ``endpoint_url``, ``no_cache``, ``cache_dir`` and ``cache_max_bytes``;
     ``timeout`` (seconds) and ``memory_limit`` (``"4GB"``) bound each query; ``engine``
-    runs them (a name, ``"duckdb"`` by default, or an :class:`~trailsql.engines.base.Engine`).
+    runs them (a name, ``"duckdb"`` by default, ``"spark"`` or ``"athena"``, or an
+    :class:`~trailsql.engines.base.Engine`); ``spark_master`` is the Spark engine's master
+    (``local[2]`` by default, ``spark://host:port``, ``sc://host:port``) and ``engine_options``
+    the engine's other settings (see :func:`trailsql.engines.create`).
     """
     session = Session(
         logs,
@@ -224,5 +229,6 @@ def connect(
         timeout=timeout,
         memory_limit=memory_limit,
         engine=engine,
+        engine_options={**(engine_options or {}), **({"master": spark_master} if spark_master else {})},
     )
     return Connection(session)

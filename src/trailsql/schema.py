@@ -163,14 +163,48 @@ def duckdb_type(typ: HiveType) -> str:
         return f"{duckdb_type(typ.element)}[]"
     if isinstance(typ, Map):
         return f"MAP({duckdb_type(typ.key)}, {duckdb_type(typ.value)})"
+    return _primitive(typ, _PRIMITIVES_TO_DUCKDB)
+
+
+def spark_type(typ: HiveType) -> str:
+    """The Spark SQL type for a Hive type, with struct field names quoted verbatim (Spark's
+    JSON reader, like DuckDB's, matches keys case-sensitively). TIMESTAMP is Spark's
+    TIMESTAMP_NTZ: Hive's and Trino's timestamp has no zone.
+
+    >>> spark_type(struct(ARN=STRING, tags=Array(STRING), at="TIMESTAMP"))
+    'STRUCT<`ARN`: STRING, `tags`: ARRAY<STRING>, `at`: TIMESTAMP_NTZ>'
+    """
+    if isinstance(typ, Struct):
+        inner = ", ".join(f"`{name.replace('`', '``')}`: {spark_type(t)}" for name, t in typ.fields)
+        return f"STRUCT<{inner}>"
+    if isinstance(typ, Array):
+        return f"ARRAY<{spark_type(typ.element)}>"
+    if isinstance(typ, Map):
+        return f"MAP<{spark_type(typ.key)}, {spark_type(typ.value)}>"
+    return _primitive(typ, _PRIMITIVES_TO_SPARK)
+
+
+def _primitive(typ: str, names: dict[str, str]) -> str:
+    """A primitive Hive type by an engine's ``names`` for them (DECIMAL(p, s) as it is)."""
     base = typ.split("(")[0].strip().upper()
     if base == "DECIMAL":
         return typ.upper()
-    if base not in _PRIMITIVES_TO_DUCKDB:
+    if base not in names:
         from trailsql.errors import NotSupportedError
 
         raise NotSupportedError(f"column type {typ}")
-    return _PRIMITIVES_TO_DUCKDB[base]
+    return names[base]
+
+
+_PRIMITIVES_TO_SPARK = {
+    **{name: name for name in ("STRING", "TINYINT", "SMALLINT", "BIGINT", "FLOAT", "DOUBLE", "BOOLEAN", "DATE")},
+    "VARCHAR": "STRING",
+    "CHAR": "STRING",
+    "INT": "INT",
+    "INTEGER": "INT",
+    "TIMESTAMP": "TIMESTAMP_NTZ",
+    "BINARY": "BINARY",
+}
 
 
 def athena_type(typ: HiveType) -> str:

@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from trailsql.engines.base import Engine
 from trailsql.errors import BadInputError, CatalogError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.lake.read import LakeReader
 from trailsql.library.window import Window
-from trailsql.sources.files import ScanInput
+from trailsql.sources.files import Listing, ScanInput
 from trailsql.sources.listing import Listed, list_plan
 from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
@@ -67,7 +67,9 @@ class Session:
     ``timeout`` (seconds) bounds each query's run in the engine and ``memory_limit`` (``"4GB"``)
     the engine's memory: a query beyond either fails with a :class:`~trailsql.errors.LimitError`.
     ``engine`` runs the queries: a name (default: the workspace's ``[engine] name``, else
-    ``"duckdb"``) or an :class:`~trailsql.engines.base.Engine` (which the session closes with itself).
+    ``"duckdb"``) or an :class:`~trailsql.engines.base.Engine` (which the session closes with itself);
+    ``engine_options`` the named engine's settings over the workspace's (see
+    :func:`trailsql.engines.create`: Spark's ``master``, Athena's ``workgroup``...).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class Session:
         timeout: float | None = None,
         memory_limit: str | None = None,
         engine: str | Engine | None = None,
+        engine_options: Mapping[str, Any] | None = None,
     ) -> None:
         if timeout is not None and not timeout > 0:
             raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
@@ -101,7 +104,10 @@ class Session:
         self.on_progress: Callable[[str], None] | None = None
         self.stage = ""
         if engine is None or isinstance(engine, str):
-            engine = engines.create(engine or self.workspace.engine_name or engines.DEFAULT, memory_limit=memory_limit)
+            name = engine or self.workspace.engine_name or engines.DEFAULT
+            given = {k: v for k, v in (engine_options or {}).items() if v is not None}
+            options = {**self.workspace.engine_options(name), **given}
+            engine = engines.create(name, memory_limit=memory_limit, options=options)
         self.engine: Engine = engine
         self.closed = False
         for ddl in self.workspace.stored_ddl():
@@ -160,13 +166,14 @@ class Session:
         return self._s3
 
     def table(self, name: str) -> Table | None:
-        """A table by name: one created by DDL, else the default table over ``logs``."""
+        """A table by name: one created by DDL, else the default table over ``logs`` (or, for an
+        engine reading its own tables, Athena's ``cloudtrail_logs`` wherever it is)."""
         found = self.workspace.tables.get(name.lower())
-        if found is None and name.lower() == DEFAULT_TABLE and self.logs is not None:
-            if self.logs.startswith("s3://"):
-                return default_table(self.logs)
-            return default_table(os.path.abspath(self.logs))
-        return found
+        if found is not None or name.lower() != DEFAULT_TABLE:
+            return found
+        if self.logs is not None:
+            return default_table(self.logs if self.logs.startswith("s3://") else os.path.abspath(self.logs))
+        return default_table("") if "tables" in self.engine.reads else None
 
     def _check_default_logs(self) -> None:
         """Logs given that are not there are a mistyped path, not an empty answer."""
@@ -262,6 +269,8 @@ class Session:
     def list_files(self, plan: Plan) -> Listed:
         """The files each scan of ``plan`` may read; day folders unchanged since the lake's
         ingest listed them are not listed again (their files are the lake's record of them)."""
+        if "tables" in self.engine.reads:  # the engine reads the tables where they are: no file of ours
+            return Listed(tuple(ScanInput(scan, Listing()) for scan in plan.scans))
         if any(scan.table.name == DEFAULT_TABLE for scan in plan.scans) and DEFAULT_TABLE not in self.workspace.tables:
             self._check_default_logs()
         folders = self.lake.folders() if self.lake is not None and "lake" in self.engine.reads else None

@@ -5,7 +5,10 @@ Layout::
     <workspace>/trailsql.toml            settings (TOML): [locations] maps s3:// prefixes to folders,
                                          [cloudtrail_lake] event_data_stores names the
                                          CloudTrail Lake-shaped view (not the Parquet lake),
-                                         [engine] name the engine that runs queries,
+                                         [engine] name the engine that runs queries
+                                         (Spark's master and [engine.conf]),
+                                         [athena] the Athena engine's workgroup, output,
+                                         database, catalog, region and profile,
                                          [s3] how to reach S3, library_paths (folders of
                                          library queries), [channels.*] and [jobs.*] (alerts)
     <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
@@ -147,6 +150,16 @@ class Workspace:
         """The engine ``[engine] name`` chooses (None: the default engine)."""
         name = self.config.get("engine", {}).get("name")
         return None if name is None else str(name)
+
+    def engine_options(self, name: str) -> dict[str, Any]:
+        """The settings of engine ``name``: Spark's from ``[engine]`` (``master``, ``conf``),
+        Athena's from ``[athena]``; the DuckDB engine has none."""
+        if name == "spark":
+            engine = self.config.get("engine", {})
+            return {k: engine[k] for k in ("master", "conf") if k in engine}
+        if name == "athena":
+            return dict(self.config.get("athena", {}))
+        return {}
 
     @property
     def event_data_stores(self) -> list[str]:

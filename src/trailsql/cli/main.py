@@ -22,6 +22,7 @@ from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
 from trailsql.cli.queries import queries
 from trailsql.cli.query import query
+from trailsql.cli.tables import tables
 from trailsql.errors import TrailsqlError
 
 
@@ -63,6 +64,7 @@ cli.add_command(queries)
 cli.add_command(report)
 cli.add_command(alert)
 cli.add_command(schedule)
+cli.add_command(tables)
 
 
 def main() -> None:

@@ -111,6 +111,19 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
             type=click.Choice(engines.NAMES),
             help=f"The engine that runs the queries (default: [engine] name in the workspace, else {engines.DEFAULT}).",
         ),
+        click.option(
+            "--spark-master",
+            metavar="URL",
+            help="Spark engine: local[N] (default local[2]), spark://HOST:PORT or sc://HOST:PORT ([engine] master).",
+        ),
+        click.option("--athena-workgroup", metavar="NAME", help="Athena engine: the workgroup ([athena] workgroup)."),
+        click.option(
+            "--athena-output", metavar="S3URI", help="Athena engine: the query result location ([athena] output)."
+        ),
+        click.option(
+            "--athena-database", metavar="NAME", help="Athena engine: the database of the tables ([athena] database)."
+        ),
+        click.option("--athena-catalog", metavar="NAME", help="Athena engine: the data catalog ([athena] catalog)."),
         click.option("--profile", help="AWS profile for s3:// locations (default: the standard credential chain)."),
         click.option(
             "--s3-region",
@@ -165,6 +178,11 @@ def open_session(
     stores: tuple[str, ...],
     strict: bool,
     engine: str | None,
+    spark_master: str | None,
+    athena_workgroup: str | None,
+    athena_output: str | None,
+    athena_database: str | None,
+    athena_catalog: str | None,
     profile: str | None,
     region: str | None,
     endpoint_url: str | None,
@@ -187,6 +205,13 @@ def open_session(
         timeout=timeout,
         memory_limit=memory_limit,
         engine=engine,
+        engine_options={
+            "master": spark_master,
+            "workgroup": athena_workgroup,
+            "output": athena_output,
+            "database": athena_database,
+            "catalog": athena_catalog,
+        },
     )
     if logs is not None and folder is not None:
         session.workspace.remember_logs(logs)
@@ -238,9 +263,11 @@ def query(
 
 def read_nothing(result: Result) -> bool:
     """Whether a statement over tables read no file at all (its empty answer, or its count of
-    0, says nothing about the logs)."""
+    0, says nothing about the logs). An engine reading its own tables (Athena) reads no file of
+    ours but says how many bytes it scanned."""
     stats = result.stats
-    return stats.scans > 0 and stats.files_scanned == 0 and stats.events_scanned == 0 and not stats.skipped
+    read = stats.files_scanned or stats.events_scanned or stats.bytes_scanned or stats.skipped
+    return stats.scans > 0 and not read
 
 
 def say_empty(why: str, fail: bool) -> None:

@@ -25,9 +25,10 @@ from trailsql.sources.files import ScanInput
 from trailsql.sql.planner import Plan
 from trailsql.stats import EngineStats
 
-Readable = Literal["files", "s3", "lake"]
+Readable = Literal["files", "s3", "lake", "tables"]
 """What a scan's input may hold: local log files, ``s3://`` objects read by the engine
-itself, the lake's Parquet files."""
+itself, the lake's Parquet files; ``"tables"``: the engine reads the scans' tables where
+they are (Athena's own tables), and the session lists no file for it."""
 
 
 class Engine(Protocol):

@@ -26,8 +26,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from trailsql.engines.duckdb.transforms import aggregate, array, general, json, regex, string, temporal
-from trailsql.engines.duckdb.transforms.common import Transform
 from trailsql.errors import NotSupportedError
+from trailsql.sql.rewrite import Transform, apply
 
 #: The rewrites, applied in this order, each to every node of a statement, children first.
 #: A rewrite that reads the node types sqlglot parsed must come before the rewrites that
@@ -94,33 +94,13 @@ TRANSFORMS: tuple[Transform, ...] = (
 )
 
 
-def _rewrite(tree: exp.Expr, transform: Transform) -> exp.Expr:
-    """``tree`` with ``transform`` applied to every node, each node's children before it.
-
-    A rewrite thus sees its arguments already rewritten, including calls of itself
-    (``json_extract(json_extract(j, p), q)``).
-    """
-    for node in reversed(list(tree.walk(bfs=False))):
-        parent, key, index = node.parent, node.arg_key, node.index
-        new = transform(node)
-        if new is node:
-            continue
-        if parent is None or key is None:
-            tree = new
-        else:
-            parent.set(key, new, index)
-    return tree
-
-
 def to_duckdb(statement: exp.Expr) -> str:
     """The DuckDB SQL that answers ``statement`` as Trino would.
 
     sqlglot drops what DuckDB cannot say (an argument, a clause) with a warning; here
     that is a refusal.
     """
-    tree = statement.copy()
-    for transform in TRANSFORMS:
-        tree = _rewrite(tree, transform)
+    tree = apply(statement.copy(), TRANSFORMS)
     try:
         return tree.sql("duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as error:

@@ -159,8 +159,8 @@ def anonymous_row(node: exp.Expr) -> exp.Expr:
     DuckDB would name the fields ``element1`` or ``_0``.
 
     >>> from sqlglot import parse_one
-    >>> from trailsql.engines.duckdb.transforms import _rewrite
-    >>> _rewrite(parse_one("SELECT (a, b)", read="athena"), anonymous_row).sql("duckdb")
+    >>> from trailsql.sql.rewrite import apply
+    >>> apply(parse_one("SELECT (a, b)", read="athena"), [anonymous_row]).sql("duckdb")
     "SELECT {'field0': a, 'field1': b}"
     """
     in_projection = isinstance(node, exp.Tuple) and isinstance(node.parent, (exp.Select, exp.Alias))

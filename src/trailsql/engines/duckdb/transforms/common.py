@@ -10,13 +10,9 @@ text) and ``sequence`` need: sqlglot does not infer column types, and neither do
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlglot import exp
 
 from trailsql.errors import NotSupportedError
-
-Transform = Callable[[exp.Expr], exp.Expr]
 
 
 def _call(name: str, *args: exp.Expr | None) -> exp.Anonymous:
