@@ -188,3 +188,25 @@ def test_one_shared_scan_gives_the_report_each_query_alone_gives(logs: Path, mon
         assert sorted(map(repr, mine.rows)) == sorted(map(repr, theirs.rows)), mine.query.id
     assert json.loads(render(shared, "json"))["findings"] == json.loads(render(alone, "json"))["findings"]
     assert shared.overview == alone.overview
+
+
+@pytest.mark.xdist_group("spark")
+def test_the_report_is_the_same_on_spark(logs: Path) -> None:
+    """`trailsql report --engine spark` finds what the default engine finds, over every event."""
+    pytest.importorskip("pyspark", reason="the Spark engine needs PySpark: pip install 'trailsql[spark]'")
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs Java 17 or later, and there is no java here")
+    reports = {}
+    window = ["--since", WINDOW["since"], "--until", WINDOW["until"]]
+    for engine in ("duckdb", "spark"):
+        ran = CliRunner().invoke(
+            cli,
+            ["report", "--engine", engine, "--logs", str(logs), "--format", "json", *window],
+        )
+        assert ran.exit_code == 0, ran.output
+        reports[engine] = json.loads(ran.stdout)
+    for report in reports.values():
+        assert report["events"] == expected_events()
+        assert {f["technique"] for f in report["findings"]} >= set(TECHNIQUES)
+    findings = {e: [(f["query"], f["key"], f["technique"]) for f in r["findings"]] for e, r in reports.items()}
+    assert findings["spark"] == findings["duckdb"]
