@@ -27,7 +27,7 @@ from trailsql import schema
 from trailsql.catalog.table import default_table
 from trailsql.cli.main import cli
 from trailsql.engines.athena import AthenaEngine
-from trailsql.errors import CatalogError, LimitError, NotSupportedError, SourceError, TrailsqlError
+from trailsql.errors import CancelledError, CatalogError, LimitError, NotSupportedError, SourceError, TrailsqlError
 from trailsql.library.window import Window
 from trailsql.session import Session
 from trailsql.sql.planner import restrict_to_window
@@ -370,6 +370,22 @@ def test_ctrl_c_stops_the_query(stubbed: Stubbed) -> None:
     stubbed.stub.add_response("stop_query_execution", {}, {"QueryExecutionId": "q1"})
     with pytest.raises(KeyboardInterrupt):
         stubbed.run()
+
+
+def test_cancel_stops_the_running_query_in_athena(stubbed: Stubbed) -> None:
+    """``Engine.cancel`` (the server's StopQueryExecution) from another thread while the run polls."""
+
+    def cancel_while_waiting(seconds: float) -> None:
+        stubbed.engine.cancel()
+
+    stubbed.engine.sleep = cancel_while_waiting
+    stubbed.start()
+    stubbed.state("RUNNING")
+    stubbed.stub.add_response("stop_query_execution", {}, {"QueryExecutionId": "q1"})
+    stubbed.state("CANCELLED", status={"StateChangeReason": "Query cancelled by user"})
+    with pytest.raises(CancelledError, match=r"^query cancelled$"):
+        stubbed.run()
+    stubbed.engine.cancel()  # nothing runs: nothing is sent
 
 
 # --- the command line -----------------------------------------------------------------------

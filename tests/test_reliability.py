@@ -1,6 +1,7 @@
 """The README's reliability table states what the hardening tests try: this keeps it true.
 
-Each ``tests/test_hardening_*.py`` module counts its cases in ``RELIABILITY`` (category ->
+Each ``tests/test_hardening_*.py`` module (and ``tests/test_lockdown.py``, the SQL surface of
+``trailsql serve`` and ``--safe``) counts its cases in ``RELIABILITY`` (category ->
 number of distinct cases, taken from the lists its tests are parametrized over). The table
 between the README's ``reliability-table`` markers must list exactly those sums.
 """
@@ -20,7 +21,7 @@ def measured() -> dict[str, tuple[int, list[str]]]:
     """Category -> (cases, the test modules that try them), from every hardening module."""
     counts: Counter[str] = Counter()
     where: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "tests").glob("test_hardening_*.py")):
+    for path in sorted([*(ROOT / "tests").glob("test_hardening_*.py"), ROOT / "tests" / "test_lockdown.py"]):
         module = importlib.import_module(path.stem)
         for category, n in module.RELIABILITY.items():
             counts[category] += n

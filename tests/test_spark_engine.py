@@ -10,6 +10,8 @@ import datetime as dt
 import gzip
 import json
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import engine_session
-from trailsql.errors import BadInputError, LimitError, UsageError
+from trailsql.errors import BadInputError, CancelledError, LimitError, UsageError
 from trailsql.lake.ingest import ingest
 from trailsql.session import Session
 
@@ -182,6 +184,22 @@ def test_the_lake_gives_the_rows_the_logs_give(logs: tuple[Path, list[Any]], tmp
 def test_a_timeout_cancels_the_query(logs: tuple[Path, list[Any]]) -> None:
     with engine_session("spark", logs=logs[0], timeout=0.001) as session, pytest.raises(LimitError, match="timed out"):
         session.execute("SELECT count(*) AS n FROM cloudtrail_logs")
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_cancel_from_another_thread_stops_the_query(logs: tuple[Path, list[Any]], engine: str) -> None:
+    """``Engine.cancel`` (the server's StopQueryExecution): the run raises CancelledError soon."""
+    copies = "abcdefgh"  # 18 events to the 8th power: 10^10 rows to count
+    endless = f"SELECT count(*) FROM {', '.join(f'cloudtrail_logs {c}' for c in copies)} WHERE a.eventid <> h.eventid"
+    with engine_session(engine, logs=logs[0]) as session:
+        threading.Timer(3.0, session.engine.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(CancelledError, match=r"^query cancelled$"):
+            session.execute(endless)
+        assert time.monotonic() - started < 60
+        assert session.execute("SELECT count(*) AS n FROM cloudtrail_logs").table.column("n").to_pylist() == [
+            len(logs[1])
+        ]
 
 
 def test_without_pyspark_the_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

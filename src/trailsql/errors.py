@@ -76,6 +76,16 @@ class NotSupportedError(TrailsqlError):
         super().__init__(f"not supported: {what}")
 
 
+class AccessDeniedError(TrailsqlError, ProgrammingError):
+    """A statement a locked-down session (``trailsql serve``, ``query --safe``) does not run:
+    a write when read-only, DuckDB's own statements, a location outside the allowed ones.
+    The server answers it as Athena's ``PERMISSION_DENIED``."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what.removeprefix("not allowed: ")
+        super().__init__(f"not allowed: {self.what}")
+
+
 class SemanticError(TrailsqlError, ProgrammingError):
     """A statement Athena's analyser rejects (an operator with no such argument types, a bad literal)."""
 
@@ -108,3 +118,7 @@ class EmptyAnswer(TrailsqlError):
     partitions holds one), so its empty answer says nothing: exit code 4."""
 
     exit_code = 4
+
+
+class CancelledError(TrailsqlError, OperationalError):
+    """A query stopped on request from another thread (the Athena API's StopQueryExecution)."""

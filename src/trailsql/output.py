@@ -122,7 +122,7 @@ def write(table: pa.Table, fmt: str, out: Writer) -> None:
         raise ValueError(f"unknown format {fmt}")
     names = table.column_names
     if fmt == "csv":
-        out.write(",".join(_csv_field(n) for n in names) + "\n")
+        out.write(",".join(csv_field(n) for n in names) + "\n")
     elif fmt == "table":
         out.write("\t".join(names) + "\n")
     elif fmt == "json":
@@ -144,26 +144,27 @@ def _batch_text(batch: pa.RecordBatch, fmt: str, first: bool) -> str:
             return "".join(o + "\n" for o in objects)
         return ("" if first else ",") + ",".join(objects)
     if fmt == "csv":
-        columns = [[_csv_field(v) for v in _texts(column)] for column in batch.columns]
+        columns = [[csv_field(v) for v in texts(column)] for column in batch.columns]
         return "".join(",".join(line) + "\n" for line in zip(*columns, strict=True))
     columns = [[terminal_text(v) for v in column.to_pylist()] for column in batch.columns]
     return "".join("\t".join(line) + "\n" for line in zip(*columns, strict=True))
 
 
-def _texts(column: pa.Array) -> list[str | None]:
+def texts(column: pa.Array) -> list[str | None]:
     """A column's values as :func:`athena_text` prints them; text and integers directly,
     the bulk of CloudTrail's columns, as the per-value dispatch is most of CSV's time.
     """
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        texts: list[str | None] = column.to_pylist()
-        return texts
+        strings: list[str | None] = column.to_pylist()
+        return strings
     if pa.types.is_integer(kind):
         return [None if v is None else str(v) for v in column.to_pylist()]
     return [athena_text(v) for v in column.to_pylist()]
 
 
-def _csv_field(text: str | None) -> str:
+def csv_field(text: str | None) -> str:
+    """A value as Athena's CSV result files quote it: in double quotes, inner ones doubled; NULL empty."""
     if text is None:
         return ""
     return '"' + text.replace('"', '""') + '"'

@@ -39,6 +39,7 @@ from trailsql.sources.files import Listing, ScanInput
 from trailsql.sources.listing import Listed, list_plan
 from trailsql.sources.local import list_awslogs
 from trailsql.sources.s3 import S3Options, S3Source
+from trailsql.sql.lockdown import Lockdown
 from trailsql.sql.parse import parse, parse_one, run_deep
 from trailsql.sql.planner import Plan, plan_query, restrict_to_window
 from trailsql.stats import RunStats
@@ -70,6 +71,8 @@ class Session:
     ``"duckdb"``) or an :class:`~trailsql.engines.base.Engine` (which the session closes with itself);
     ``engine_options`` the named engine's settings over the workspace's (see
     :func:`trailsql.engines.create`: Spark's ``master``, Athena's ``workgroup``...).
+    ``lockdown`` limits what statements may do (``trailsql serve``, ``query --safe``): each
+    statement of a text is checked before any of them runs (see :mod:`trailsql.sql.lockdown`).
     """
 
     def __init__(
@@ -85,10 +88,12 @@ class Session:
         memory_limit: str | None = None,
         engine: str | Engine | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        lockdown: Lockdown | None = None,
     ) -> None:
         if timeout is not None and not timeout > 0:
             raise UsageError(f"timeout must be a positive number of seconds, not {timeout}")
         self.timeout = timeout
+        self.lockdown = lockdown
         self.workspace = Workspace(workspace)
         self.s3_options = S3Options.from_config(self.workspace.s3_config, **(s3 or {}))
         self._s3: S3Source | None = None
@@ -217,6 +222,9 @@ class Session:
         statements = parse(event_data_store.quote_store_ids(sql, self.workspace.event_data_stores))
         if not statements:
             raise CatalogError("no SQL statement given")
+        if self.lockdown is not None:
+            for statement in statements:
+                self.lockdown.check(statement, self.workspace)
         result = Result(statements_module.message("OK"))
         for statement in statements:
             if window is not None and isinstance(statement, exp.Query):

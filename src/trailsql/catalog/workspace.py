@@ -178,10 +178,22 @@ class Workspace:
         return dict(self.config.get("s3", {}))
 
     @property
+    def serve_config(self) -> dict[str, Any]:
+        """The ``[serve]`` table: ``allow_ddl``, ``allowed_locations`` (``trailsql serve``, ``query --safe``)."""
+        return dict(self.config.get("serve", {}))
+
+    @property
     def library_paths(self) -> list[Path]:
         """Folders of the workspace's own library queries (relative paths: to the workspace)."""
         base = self.folder or Path.cwd()
         return [base / Path(p).expanduser() for p in self.config.get("library_paths", [])]
+
+    def add_library_path(self, folder: str) -> None:
+        """Keep ``folder`` (relative: to the workspace) among the library's folders."""
+        paths = self.config.setdefault("library_paths", [])
+        if folder not in paths:
+            paths.append(folder)
+            self._save_config()
 
     def resolve(self, uri: str) -> str:
         """The local path of a table location (longest mapped prefix wins); an unmapped

@@ -22,6 +22,7 @@ from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
 from trailsql.cli.queries import queries
 from trailsql.cli.query import query
+from trailsql.cli.serve import serve
 from trailsql.cli.tables import tables
 from trailsql.errors import TrailsqlError
 
@@ -65,6 +66,7 @@ cli.add_command(report)
 cli.add_command(alert)
 cli.add_command(schedule)
 cli.add_command(tables)
+cli.add_command(serve)
 
 
 def main() -> None:

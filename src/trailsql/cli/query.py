@@ -18,6 +18,7 @@ from trailsql.cli import render
 from trailsql.errors import EmptyAnswer, UsageError
 from trailsql.library.window import Window
 from trailsql.session import Result, Session
+from trailsql.sql.lockdown import Lockdown
 
 
 def parse_location_maps(values: tuple[str, ...]) -> dict[str, str]:
@@ -142,6 +143,12 @@ def session_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--memory-limit", metavar="SIZE", help="Memory the engine may use, such as 4GB (default: 80% of RAM)."
         ),
+        click.option(
+            "--safe",
+            is_flag=True,
+            help="Lock the SQL down as `trailsql serve` does: queries read only the workspace's tables and views;"
+            " DDL only under [serve] allow_ddl = true, in [serve] allowed_locations.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -189,10 +196,12 @@ def open_session(
     no_cache: bool,
     timeout: float | None,
     memory_limit: str | None,
+    safe: bool = False,
 ) -> Session:
     """The session the :func:`session_options` describe. The workspace is ``--workspace``,
     ``$TRAILSQL_WORKSPACE`` or the nearest ``trailsql.toml`` up from here; ``--logs`` given
-    with a workspace is remembered by it (``[logs] default``) for the next commands."""
+    with a workspace is remembered by it (``[logs] default``) for the next commands. ``safe``
+    locks the session down by the workspace's ``[serve]`` settings (see :mod:`trailsql.sql.lockdown`)."""
     s3 = {"profile": profile, "region": region, "endpoint_url": endpoint_url, "no_cache": no_cache or None}
     folder, _ = find_workspace(workspace)
     session = Session(
@@ -213,6 +222,12 @@ def open_session(
             "catalog": athena_catalog,
         },
     )
+    if safe:
+        try:
+            session.lockdown = Lockdown.from_config(session.workspace.serve_config)
+        except BaseException:
+            session.close()
+            raise
     if logs is not None and folder is not None:
         session.workspace.remember_logs(logs)
     return session

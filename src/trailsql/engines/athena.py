@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -30,7 +31,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from trailsql.engines.base import Readable
-from trailsql.errors import CatalogError, LimitError, NotSupportedError, SourceError, TrailsqlError
+from trailsql.errors import CancelledError, CatalogError, LimitError, NotSupportedError, SourceError, TrailsqlError
 from trailsql.sources.files import ScanInput
 from trailsql.sql.parse import DIALECT
 from trailsql.sql.planner import Plan
@@ -79,6 +80,9 @@ class AthenaEngine:
         self.region = region
         self.profile = profile
         self._client = client
+        #: The execution running now, which cancel() stops, and whether a stop was asked.
+        self._running: str | None = None
+        self._cancel_asked = threading.Event()
         #: How the engine waits between polls and reads the time (tests make both instant).
         self.sleep: Callable[[float], None] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
@@ -122,8 +126,18 @@ class AthenaEngine:
         (``strict`` has no file to apply to: Athena's SerDe decides what a bad record is)."""
         query = self.sql(plan)
         started = self.clock()
-        execution_id = self._start(query)
-        execution = self._wait(execution_id, started, timeout)
+        if self._cancel_asked.is_set():
+            raise self._spend_cancel()
+        execution_id = self._running = self._start(query)
+        if self._cancel_asked.is_set():  # (asked while it started: cancel() saw no execution to stop)
+            self._stop(execution_id)
+        try:
+            execution = self._wait(execution_id, started, timeout)
+        finally:
+            self._running = None
+        if self._cancel_asked.is_set():
+            raise self._spend_cancel()
+        execution = _succeeded(execution)
         table = rows_table(self._pages(execution_id))
         # What Athena read and billed for: its own count, not an estimate (RunStats prices it).
         scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
@@ -132,6 +146,17 @@ class AthenaEngine:
     def close(self) -> None:
         """Drop the client (it holds only an HTTP connection pool)."""
         self._client = None
+
+    def cancel(self) -> None:
+        """Stop the running execution in Athena (or the next one); that run raises CancelledError."""
+        self._cancel_asked.set()
+        running = self._running
+        if running is not None:
+            self._stop(running)
+
+    def _spend_cancel(self) -> CancelledError:
+        self._cancel_asked.clear()
+        return CancelledError("query cancelled")
 
     # --- one Athena call a method ---------------------------------------------------------
 
@@ -158,7 +183,7 @@ class AthenaEngine:
                         "QueryExecution"
                     ]
                 if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                    return _succeeded(execution)
+                    return execution
                 waited = self.clock() - started
                 if timeout is not None and waited >= timeout:
                     self._stop(execution_id)

@@ -50,6 +50,13 @@ class Engine(Protocol):
         """
         ...
 
+    def cancel(self) -> None:
+        """Stop the run in progress, from another thread: it raises
+        :class:`~trailsql.errors.CancelledError`. Asked before a run starts, the next run
+        raises it at once (a stop must not be lost while the session plans); the request is
+        spent by the run that raises."""
+        ...
+
     def close(self) -> None:
         """Free what the engine holds (connections, spill files); it runs nothing after."""
         ...

@@ -201,7 +201,14 @@ _ENGINE_FUNCTIONS = re.compile(
     r"(read_\w*|parquet_\w*|duckdb_\w*|pragma_\w*|iceberg_\w*|delta_\w*|sqlite_\w*|postgres_\w*|mysql_\w*"
     r"|glob|query|query_table|sniff_csv|current_setting|getenv|getvariable|which_secret|load_aws_credentials"
     r"|json_execute_serialized_sql|json_serialize_sql|json_deserialize_sql|checkpoint|force_checkpoint"
-    r"|enable_\w*|disable_\w*|install_\w*|load_\w*|current_schemas?|current_database|error)"
+    r"|enable_\w*|disable_\w*|install_\w*|load_\w*|current_schemas?|current_database|error"
+    # the SQL text and catalog of the engine's own run (the scans' views and their files), its
+    # grammar and resources, its statistics and Postgres-compatibility catalog functions:
+    r"|sql_auto_complete|current_query(?:_id)?|pg_\w*|has_\w*_privilege|(?:col|obj|shobj)_description"
+    r"|in_search_path|\w*_external_resources?(?:_type)?|\w*_grammar_extension|truncate_duckdb_logs"
+    r"|extension_versions|database_size|database_list|user_agent|stats|add_parquet_key|copy_database"
+    r"|import_database|test_\w*_types|summary|seq_scan|arrow_scan\w*|pandas_scan|python_\w*"
+    r"|__trailsql_\w*)"  # (the engine's own: its tally of the files a scan read)
 )
 
 
@@ -215,21 +222,52 @@ def refuse_engine_access(tree: exp.Expr) -> None:
 
     A function in FROM is a table function (``read_text('/proc/self/environ')``); Athena's FROM
     takes tables, views, subqueries and UNNEST only, so every one is refused. Scalar calls of
-    DuckDB's file, SQL-text and settings functions are refused by name.
+    DuckDB's file, SQL-text and settings functions are refused by name. A table named as a WITH
+    query but outside that query's scope (``FROM "/logs/x.csv", (WITH "/logs/x.csv" AS ...)``)
+    is refused too: the planner leaves it alone as the WITH query's, DuckDB would scan the file.
 
     >>> refuse_engine_access(parse_one("SELECT * FROM read_csv('/etc/shadow')"))
     Traceback (most recent call last):
     ...
     trailsql.errors.NotSupportedError: not supported: table function READ_CSV in FROM (Athena reads tables, views and UNNEST)
     """
+    ctes = _cte_names(tree)
     for ref in tree.find_all(exp.Table):
         if isinstance(ref.this, exp.Func):
             name = _function_name(ref.this)
             raise NotSupportedError(f"table function {name} in FROM (Athena reads tables, views and UNNEST)")
+        if not ref.args.get("db") and ref.name.lower() in ctes and not _cte_in_scope(ref):
+            # (the planner takes it for the WITH query and leaves it alone, and DuckDB would read a
+            # name such as "/logs/secret.csv" out of that query's scope as a file)
+            raise NotSupportedError(f"table {ref.name} named as a WITH query outside that query's scope")
     for call in tree.find_all(exp.Func):
         name = _function_name(call)
         if _ENGINE_FUNCTIONS.fullmatch(name.lower()):
             raise NotSupportedError(f"function {name}: not a Trino function")
+
+
+def _cte_in_scope(ref: exp.Table) -> bool:
+    """Whether a table reference names a WITH query it can see: one of an enclosing query's,
+    before the one it is in (Trino's WITH sees only the queries before it; RECURSIVE is refused).
+
+    >>> tree = parse_one("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a, b")
+    >>> [(ref.name, _cte_in_scope(ref)) for ref in tree.find_all(exp.Table)]
+    [('a', True), ('b', True), ('b', False)]
+    """
+    name = ref.name.lower()
+    held: exp.Expr | None = None
+    child: exp.Expr = ref
+    node = ref.parent
+    while node is not None:
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With):
+            ctes = list(with_.expressions)
+            if child is with_ and not with_.args.get("recursive"):  # (in a WITH query: those before it)
+                ctes = ctes[: next(i for i, cte in enumerate(ctes) if cte is held)]
+            if any(cte.alias_or_name.lower() == name for cte in ctes):
+                return True
+        held, child, node = child, node, node.parent
+    return False
 
 
 def plan_query(statement: exp.Expr, catalog: Catalog) -> Plan:

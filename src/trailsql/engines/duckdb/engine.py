@@ -39,7 +39,7 @@ from trailsql.catalog.table import default_table
 from trailsql.engines.base import Readable
 from trailsql.engines.duckdb.macros import MACROS
 from trailsql.engines.duckdb.transforms import to_duckdb
-from trailsql.errors import BadInputError, LimitError, NotSupportedError, TrailsqlError, UsageError
+from trailsql.errors import BadInputError, CancelledError, LimitError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.schema import (
     PARTITION_COLUMNS,
     PATH_COLUMN,
@@ -248,6 +248,7 @@ class DuckDBEngine:
             raise UsageError(f"memory limit {memory_limit!r}: {_clean_message(error)}") from None
         self._lock = threading.Lock()
         self._timed_out = False
+        self._cancelled = False
 
     def _connect(self, allowed: frozenset[str]) -> duckdb.DuckDBPyConnection:
         """A connection with Trino's semantics and trailsql's macros; a confined one reads and
@@ -296,6 +297,15 @@ class DuckDBEngine:
         self.con.close()
         shutil.rmtree(self.spill, ignore_errors=True)
 
+    def cancel(self) -> None:
+        """Interrupt the connection's query, or the next one; that run raises CancelledError."""
+        self._cancelled = True
+        self.con.interrupt()
+
+    def _spend_cancel(self) -> CancelledError:
+        self._cancelled = False
+        return CancelledError("query cancelled")
+
     def run(
         self, plan: Plan, inputs: Sequence[ScanInput], *, strict: bool = False, timeout: float | None = None
     ) -> tuple[pa.Table, EngineStats]:
@@ -340,6 +350,8 @@ class DuckDBEngine:
             while True:
                 self._tally.clear()
                 try:
+                    if self._cancelled:  # (asked before the run, or between two attempts of one)
+                        raise self._spend_cancel()
                     self._create_views(inputs, files, tally)
                     relation = self.con.sql(sql)
                     # A statement that returns no rows (the lake's COPY) gives no relation.
@@ -351,6 +363,8 @@ class DuckDBEngine:
                         raise
                     if self._timed_out:
                         raise LimitError(f"query timed out after {timeout:g} s (the timeout)") from None
+                    if self._cancelled:
+                        raise self._spend_cancel() from None
                     raise KeyboardInterrupt from None
                 except duckdb.OutOfMemoryException:
                     limit = f"the memory limit of {self.memory_limit}" if self.memory_limit else "DuckDB's memory limit"
@@ -361,6 +375,8 @@ class DuckDBEngine:
                     self._recover(inputs, files, error, strict)
                 finally:
                     self._drop_views(inputs)
+            if self._cancelled:  # (asked as the query ended: the run stops all the same)
+                raise self._spend_cancel()
             stats = self._stats(inputs, files)
             if strict and stats.skipped:
                 first = stats.skipped[0]

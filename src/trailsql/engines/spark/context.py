@@ -8,6 +8,7 @@ and makes another (Spark allows one active SparkContext per process).
 from __future__ import annotations
 
 import os
+import re
 import threading
 import warnings
 from collections.abc import Mapping
@@ -66,6 +67,26 @@ _lock = threading.Lock()
 _active: tuple[str, SparkSession] | None = None
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?B)?\s*", re.IGNORECASE)
+
+
+def jvm_memory(size: str) -> str:
+    """A size as ``--memory-limit`` takes it (DuckDB's ``4GB``, ``512MiB``) in the JVM's form,
+    which knows only ``k``, ``m``, ``g``, ``t`` (``-Xmx4GB`` would not start the JVM).
+
+    >>> jvm_memory("4GB"), jvm_memory("9642MB"), jvm_memory("1.5GiB"), jvm_memory("2g")
+    ('4g', '9642m', '1536m', '2g')
+    """
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        raise UsageError(f"memory limit {size!r}: expected a size such as 4GB or 512MB")
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if number.is_integer() and unit:
+        return f"{int(number)}{unit}"
+    units = "bkmgt"
+    return f"{max(int(number * 1024 ** units.index(unit or 'b') / 2**20), 1)}m"
+
+
 def spark_session(master: str, conf: Mapping[str, Any] | None = None, memory: str | None = None) -> SparkSession:
     """The process's Spark session for ``master``: ``local[N]``, ``spark://host:port`` (a
     standalone cluster) or ``sc://host:port`` (Spark Connect). ``conf`` is extra Spark
@@ -92,7 +113,7 @@ def spark_session(master: str, conf: Mapping[str, Any] | None = None, memory: st
             builder = SparkSession.Builder().master(master).appName("trailsql")
             settings = {**LOCAL_DRIVER, **SETTINGS, **given}
             if memory:
-                settings.setdefault("spark.driver.memory", memory)
+                settings.setdefault("spark.driver.memory", jvm_memory(memory))
         for key, value in settings.items():
             builder = builder.config(key, value)
         try:

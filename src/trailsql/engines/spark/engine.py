@@ -41,7 +41,7 @@ from trailsql.engines.base import Readable
 from trailsql.engines.spark.context import DEFAULT_MASTER, spark_session
 from trailsql.engines.spark.errors import query_error
 from trailsql.engines.spark.transforms import to_spark
-from trailsql.errors import BadInputError, LimitError, NotSupportedError
+from trailsql.errors import BadInputError, CancelledError, LimitError, NotSupportedError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct, default_columns, spark_type
 from trailsql.sources.files import LakeRead, LogFile, ScanInput
 from trailsql.sql.parse import run_deep
@@ -94,6 +94,9 @@ class SparkEngine:
         self.conf = dict(conf or {})
         self.memory_limit = memory_limit
         self._lock = threading.Lock()
+        #: The running query's job tag and whether cancel() stopped it.
+        self._tag: str | None = None
+        self._cancelled = threading.Event()
 
     @property
     def spark(self) -> SparkSession:
@@ -103,6 +106,17 @@ class SparkEngine:
 
     def close(self) -> None:
         """Nothing to free: the process's Spark session outlives an engine, the next one reuses it."""
+
+    def cancel(self) -> None:
+        """Cancel the running query's jobs, or the next query; that run raises CancelledError."""
+        self._cancelled.set()
+        tag = self._tag
+        if tag is not None:
+            self.spark.interruptTag(tag)
+
+    def _spend_cancel(self) -> CancelledError:
+        self._cancelled.clear()
+        return CancelledError("query cancelled")
 
     def run(
         self, plan: Plan, inputs: Sequence[ScanInput], *, strict: bool = False, timeout: float | None = None
@@ -117,6 +131,8 @@ class SparkEngine:
             cached: list[DataFrame] = []
             with self._deadline(spark, timeout) as expired:
                 try:
+                    if self._cancelled.is_set():  # (asked before the run: its tag was not there to cancel)
+                        raise self._spend_cancel()
                     for given in inputs:
                         frame = self._scan_frame(spark, given, stats, cached)
                         frame.createOrReplaceTempView(given.scan.name)
@@ -127,10 +143,14 @@ class SparkEngine:
                 except Exception as error:
                     if expired.is_set():
                         raise _timed_out(timeout) from None
-                    if isinstance(error, BadInputError | NotSupportedError):
+                    if self._cancelled.is_set():
+                        raise self._spend_cancel() from None
+                    if isinstance(error, BadInputError | NotSupportedError | CancelledError):
                         raise
                     raise query_error(error) from None
                 else:
+                    if self._cancelled.is_set():  # (asked as the last job ended)
+                        raise self._spend_cancel()
                     if expired.is_set():  # (the deadline passed between two jobs: none left to cancel)
                         raise _timed_out(timeout)
                 finally:
@@ -148,6 +168,7 @@ class SparkEngine:
         expired = threading.Event()
         tag = f"trailsql-{uuid.uuid4().hex}"
         spark.addTag(tag)
+        self._tag = tag
         timer = None
         if timeout is not None:
 
@@ -164,6 +185,7 @@ class SparkEngine:
             spark.interruptTag(tag)
             raise
         finally:
+            self._tag = None
             if timer is not None:
                 timer.cancel()
             spark.removeTag(tag)
