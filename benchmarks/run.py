@@ -7,6 +7,8 @@
     BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it
     BENCH_INGEST_REPEAT=3 (default)  ingests into an empty lake; the median is reported
     BENCH_FIXED=1 (default)          a lake query's fixed cost; BENCH_FIXED=only runs just that case
+    BENCH_SERVE=1 (default)          the same queries through trailsql serve's Athena API (boto3: start, poll,
+                                     GetQueryResults pages) beside the session itself; BENCH_SERVE=only: just that
     BENCH_SPARK=1 (default)          the count on the Spark engine (local[2], then a standalone master
                                      and two workers on loopback), logs and lake; BENCH_SPARK=only: just that
 
@@ -67,6 +69,7 @@ LAKE = os.environ.get("BENCH_LAKE", "1") == "1"
 INGEST_REPEAT = int(os.environ.get("BENCH_INGEST_REPEAT", "3"))
 FIXED = os.environ.get("BENCH_FIXED", "1")
 SPARK = os.environ.get("BENCH_SPARK", "1")
+SERVE = os.environ.get("BENCH_SERVE", "1")
 #: The fixed-cost case: a lake over this many small log files, and the events of its count.
 FIXED_FILES, FIXED_EVENTS = 20_000, 500_000
 COUNT_SQL = "SELECT eventname, count(*) AS n FROM cloudtrail_logs GROUP BY 1"
@@ -260,6 +263,54 @@ def spark_case(root: Path, expected: dict[str, int]) -> list[dict[str, object]]:
     return out
 
 
+def serve_case(root: Path, expected: dict[str, int]) -> list[dict[str, object]]:
+    """Queries through ``trailsql serve`` (a real server process, boto3 as the client: start,
+    poll every 10 ms, every page of GetQueryResults) beside the same queries on a session in
+    this process: what the API adds."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from serve_server import start, stop
+
+    cases = [
+        ("SELECT 1", "SELECT 1"),
+        ("count by eventName", COUNT_SQL),
+        ("100,000 rows paged", "SELECT eventid, eventname, eventtime FROM cloudtrail_logs LIMIT 100000"),
+    ]
+    out: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        served = start(Path(scratch) / "ws", root)
+        client = served.client()
+        session = Session(logs=root)
+
+        def through_api(sql: str) -> list[Any]:
+            execution_id = client.start_query_execution(QueryString=sql)["QueryExecutionId"]
+            while True:
+                state = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]["State"]
+                if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                    break
+                time.sleep(0.01)
+            assert state == "SUCCEEDED", state
+            pages = client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
+            return [row for page in pages for row in page["ResultSet"]["Rows"]][1:]
+
+        try:
+            for label, sql in cases:
+                api_s, rows = timed(lambda sql=sql: through_api(sql), REPEAT)  # type: ignore[misc]
+                direct_s, result = timed(lambda sql=sql: session.execute(sql), REPEAT)  # type: ignore[misc]
+                assert len(rows) == result.table.num_rows, f"{label}: the API gave {len(rows)} rows"  # type: ignore[attr-defined,arg-type]
+                if sql == COUNT_SQL:
+                    got = {r["Data"][0]["VarCharValue"]: int(r["Data"][1]["VarCharValue"]) for r in rows}  # type: ignore[union-attr]
+                    assert got == expected, "the API counted differently"
+                out.append(
+                    {"case": f"serve: {label}", "seconds": round(api_s, 3), "session_seconds": round(direct_s, 3),
+                     "time_vs_session": round(api_s / direct_s, 1)}
+                )  # fmt: skip
+                print(f"serve: {label}: {api_s:.3f} s through the API, {direct_s:.3f} s on a session", flush=True)
+        finally:
+            session.close()
+            stop(served)
+    return out
+
+
 def s3_case(root: Path, local_seconds: float) -> list[dict[str, object]]:
     """The count over S3 (SeaweedFS on loopback, the tests' server): a cold cache, then a warm one."""
     sys.path.insert(0, str(HERE.parent / "tests"))
@@ -448,6 +499,10 @@ def main() -> None:
         write_results({"fixed": fixed_case(), "machine": machine()}, "fixed")
         return
     root = logs_for(EVENTS)
+    if SERVE == "only":
+        expected = {r["eventname"]: r["n"] for r in Session(logs=root).execute(COUNT_SQL).table.to_pylist()}
+        write_results({"serve": serve_case(root, expected), "events": EVENTS, "machine": machine()}, f"serve-{EVENTS}")
+        return
     if SPARK == "only":
         expected = {r["eventname"]: r["n"] for r in Session(logs=root).execute(COUNT_SQL).table.to_pylist()}
         write_results({"spark": spark_case(root, expected), "events": EVENTS, "machine": machine()}, f"spark-{EVENTS}")
@@ -509,6 +564,8 @@ def main() -> None:
         results["fixed"] = fixed_case()
     if SPARK == "1":
         results["spark"] = spark_case(root, expected)
+    if SERVE == "1":
+        results["serve"] = serve_case(root, expected)
     results["benign"] = benign_case()
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 

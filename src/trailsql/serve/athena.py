@@ -39,7 +39,6 @@ class Settings:
     output_location: str = "s3://trailsql-results/"
     #: The database names that reach the workspace's tables (Athena's ``default``, and aliases).
     databases: tuple[str, ...] = ("default",)
-    region: str = "us-east-1"
     created: float = field(default_factory=time.time)
 
 

@@ -9,6 +9,7 @@ catalog when they open.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import types
@@ -53,12 +54,31 @@ _ERROR_TYPES = {
 }
 
 
+#: The engine's words for errors Athena names: the code a client (or a person) acts on.
+_BY_MESSAGE = (
+    (re.compile(r"Referenced column .* not found|Column .* cannot be resolved"), "COLUMN_NOT_FOUND"),
+    (
+        re.compile(r"Function with name \S+ does not exist|function \S+ does not exist", re.IGNORECASE),
+        "FUNCTION_NOT_FOUND",
+    ),
+    (re.compile(r"Could not convert string|Conversion Error", re.IGNORECASE), "INVALID_CAST_ARGUMENT"),
+    (re.compile(r"No function matches the given name and argument types|Cannot compare values"), "TYPE_MISMATCH"),
+)
+
+
 def failure(error: TrailsqlError) -> tuple[str, dict[str, object]]:
-    """StateChangeReason and AthenaError of a failed query: ``CODE: message`` as Athena says it."""
+    """StateChangeReason and AthenaError of a failed query: ``CODE: message`` as Athena says it.
+
+    >>> failure(TrailsqlError('Referenced column "x" not found in FROM clause'))[0]
+    'COLUMN_NOT_FOUND: Referenced column "x" not found in FROM clause'
+    """
     message = str(error)
     code, _, rest = message.partition(": ")
     if not (code.isupper() and code.replace("_", "").isalpha() and rest):
-        if isinstance(error, NotSupportedError):
+        named = next((name for pattern, name in _BY_MESSAGE if pattern.search(message)), None)
+        if named is not None:
+            code = named
+        elif isinstance(error, NotSupportedError):
             code = "NOT_SUPPORTED"
         elif isinstance(error, AccessDeniedError):
             code = "PERMISSION_DENIED"

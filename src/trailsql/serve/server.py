@@ -68,7 +68,7 @@ def _loopback(host: str) -> bool:
 
 
 def settings_from(serve: Mapping[str, Any]) -> Settings:
-    """The API's settings from ``[serve]``: output_location, databases, region."""
+    """The API's settings from ``[serve]``: output_location, databases."""
     settings = Settings()
     location = serve.get("output_location", settings.output_location)
     if not isinstance(location, str) or not location.startswith("s3://"):
@@ -79,7 +79,6 @@ def settings_from(serve: Mapping[str, Any]) -> Settings:
     return Settings(
         output_location=location if location.endswith("/") else location + "/",
         databases=tuple(dict.fromkeys(["default", *(a.lower() for a in aliases)])),
-        region=str(serve.get("region", settings.region)),
     )
 
 

@@ -30,6 +30,7 @@ _DML = {
     "MERGE": "MERGE",
     "EXPLAIN": "EXPLAIN",
     "VACUUM": "VACUUM_TABLE",
+    "UNLOAD": "UNLOAD",
 }
 _UTILITY = {"SHOW", "DESCRIBE", "DESC"}
 
