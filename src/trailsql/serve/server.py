@@ -117,6 +117,9 @@ class Server:
         family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: without, each call on a kept-alive connection waited
+        # out the peer's delayed ACK (45 ms a call from boto3, measured; 3 ms with it).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((listen.host, listen.port))
         except OSError as error:
