@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit bench clean browser dist
+.PHONY: demo test lint typecheck unit bench clean browser dist console
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,12 +18,14 @@ demo: $(STAMP)
 
 test: $(STAMP) browser lint typecheck unit
 
-# Headless Chromium (Debian's package) opens the HTML report in the tests; installed when
-# missing and we may (root with apt), else that one test is skipped and says why.
+# Headless Chromium and its driver (Debian's packages) open the HTML report and drive the web
+# console in the tests; installed when missing and we may (root with apt), else those tests are
+# skipped and say why.
 browser:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium could not be installed: the browser test will be skipped"
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "chromium or chromium-driver could not be installed: the browser tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -40,6 +42,11 @@ unit: $(STAMP)
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
+
+# The web console's front end (console/): CodeMirror and Chart.js bundled by esbuild into
+# src/trailsql/serve/console/ (committed, so users need no Node). Reproducible from package-lock.json.
+console:
+	cd console && npm ci && npm run build
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -26,6 +26,8 @@ import boto3
 
 SAMPLES = Path(__file__).resolve().parents[1] / "src" / "trailsql" / "samples" / "AWSLogs"
 KEY_ID, SECRET = "TSQLTESTKEY0000001", "test-secret-of-the-served-workspace"
+#: The web console's sign-in token of the servers the tests start.
+TOKEN = "console-token-of-the-tests"
 REGION = "us-east-1"
 
 
@@ -61,6 +63,7 @@ def start(workspace: Path, logs: Path | None = SAMPLES, *args: str, keys: bool =
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAILSQL_"))}
     if keys:
         environ.update(TRAILSQL_SERVE_ACCESS_KEY_ID=KEY_ID, TRAILSQL_SERVE_SECRET_ACCESS_KEY=SECRET)
+    environ.setdefault("TRAILSQL_SERVE_TOKEN", TOKEN)
     environ.update(env)
     command = [str(Path(sys.executable).parent / "trailsql"), "serve", "--workspace", str(workspace), "--port", "0"]
     command += ["--logs", str(logs)] if logs is not None else []
@@ -92,6 +95,14 @@ def stop(served: Served, timeout: float = 30) -> int:
     time.sleep(0.1)  # (the reader thread takes the last lines)
     served.stderr = "".join(served.lines)
     return served.process.returncode
+
+
+def serving(workspace: Path, logs: Path | None = SAMPLES, *args: str) -> Iterator[Served]:
+    """A server for a test module's fixture: started, then stopped by SIGTERM, which it must obey."""
+    server = start(workspace, logs, *args)
+    yield server
+    code = stop(server)
+    assert code == 0, server.stderr
 
 
 def wait(client: Any, execution_id: str, timeout: float = 60) -> dict[str, Any]:

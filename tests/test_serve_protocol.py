@@ -29,7 +29,7 @@ import botocore.session
 import pytest
 from botocore.model import Shape
 
-from serve_server import KEY_ID, REGION, SAMPLES, SECRET, Served, sample_events, start, stop, wait
+from serve_server import KEY_ID, REGION, SAMPLES, SECRET, Served, sample_events, serving, start, stop, wait
 from trailsql.serve.protocol import service_model
 from trailsql.serve.results import metadata
 
@@ -39,10 +39,7 @@ SLOW = "SELECT count(*) FROM cloudtrail_logs a, cloudtrail_logs b, cloudtrail_lo
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start(tmp_path_factory.mktemp("ws"))
-    yield server
-    code = stop(server)
-    assert code == 0, server.stderr
+    yield from serving(tmp_path_factory.mktemp("ws"))
 
 
 def raw(served: Served, operation: str, params: Any, *, sign: bool = True, secret: str = SECRET) -> tuple[int, Any]:
@@ -595,3 +592,25 @@ def test_the_engine_option_applies_to_the_server(tmp_path: Path) -> None:
     finally:
         code = stop(server)
         assert code == 0, server.stderr
+
+
+def test_results_older_than_keep_results_are_forgotten_but_not_their_history(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from trailsql.serve.store import Execution, Store
+
+    store = Store(tmp_path / "serve")
+    old = Execution("old", "SELECT 1", "DML", "SELECT", "default", "awsdatacatalog", "primary", "s3://bkt/p/")
+    new = Execution("new", "SELECT 2", "DML", "SELECT", "default", "awsdatacatalog", "primary", "s3://bkt/p/")
+    for execution, completed in ((old, 1_000.0), (new, time.time())):
+        store.add(execution)
+        store.save_rows(execution.id, pa.table({"x": [1]}))
+        result = store.s3_root() / "bkt" / "p" / f"{execution.id}.csv"
+        result.parent.mkdir(parents=True, exist_ok=True)
+        result.write_text('"x"\n"1"\n')
+        store.finish(execution, "SUCCEEDED", completed=completed)
+    assert store.forget_results(time.time() - 3600) == 1
+    assert store.load_rows("old") is None and not (store.s3_root() / "bkt" / "p" / "old.csv").exists()
+    assert store.load_rows("new") is not None and (store.s3_root() / "bkt" / "p" / "new.csv").exists()
+    store.close()
+    assert [e.id for e in Store(tmp_path / "serve").newest_first()] == ["new", "old"]

@@ -85,6 +85,7 @@ def message_for(findings: list[Finding], window: Window, html: str | None = None
         lines.append(
             f"- [{f.severity}] {f.title} ({f.query_id}) {seen}\n  {f.summary[:600]}"
             f"\n  {f.count} events{evidence if f.event_ids else ''}\n  again: {f.link}"
+            + (f"\n  console: {f.console}" if f.console else "")
         )
     span = {
         "start": f"{window.start:%Y-%m-%dT%H:%M:%SZ}",

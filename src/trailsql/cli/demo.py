@@ -58,3 +58,8 @@ def demo(out_path: str) -> None:
     with open(out_path, "w", encoding="utf-8") as out:
         out.write(render_html(report))
     console.print(f"HTML report written to [bold]{out_path}[/bold] (one file: open it in a browser or mail it)")
+    samples = samples_root() / "AWSLogs"
+    console.print(
+        "The web console over the same logs: [bold]trailsql serve --workspace demo-ws "
+        f"--logs {samples}[/bold], then open the console URL it prints (http://127.0.0.1:8450/?token=...)"
+    )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -15,8 +19,11 @@ from rich.console import Console
 from trailsql import engines, output
 from trailsql.catalog.workspace import find_workspace
 from trailsql.cli import render
-from trailsql.errors import EmptyAnswer, UsageError
+from trailsql.errors import EmptyAnswer, TrailsqlError, UsageError
 from trailsql.library.window import Window
+from trailsql.serve.runner import failure
+from trailsql.serve.statements import classify
+from trailsql.serve.store import Execution, record
 from trailsql.session import Result, Session
 from trailsql.sql.lockdown import Lockdown
 
@@ -270,10 +277,51 @@ def query(
         raise UsageError("--until needs --since")
     window = Window.parse(since, until) if since is not None else None
     with open_session(**where) as session, progress("", session):
-        result = session.execute(text, window)
+        started = time.time()
+        try:
+            result = session.execute(text, window)
+        except TrailsqlError as error:
+            remember(session, text, started, error)
+            raise
+        remember(session, text, started, result)
     show(result, fmt, out_path, stats, wide, no_pager)
     if read_nothing(result):
         say_empty("the statement read no log file: no folder of its tables and partitions holds one", fail_empty)
+
+
+def remember(session: Session, text: str, started: float, outcome: Result | TrailsqlError) -> None:
+    """Keep the statement in the workspace's history, which the console shows beside the Athena
+    API's executions (its rows are not kept: the console runs it again). A history that cannot
+    be written is said, not fatal."""
+    folder = session.workspace.folder
+    if folder is None:
+        return
+    statement_type, substatement_type = classify(text)
+    execution = Execution(
+        id=str(uuid.uuid4()),
+        query=text,
+        statement_type=statement_type,
+        substatement_type=substatement_type,
+        database="default",
+        catalog="awsdatacatalog",
+        workgroup="primary",
+        output_prefix=None,
+        submitted=started,
+        started=started,
+        completed=time.time(),
+        source="cli",
+    )
+    if isinstance(outcome, Result):
+        execution.state, execution.rows = "SUCCEEDED", outcome.table.num_rows
+        execution.scanned_bytes = outcome.stats.bytes_scanned
+        execution.engine_ms, execution.stats = int(outcome.stats.elapsed_s * 1000), outcome.stats.as_dict()
+    else:
+        execution.state = "FAILED"
+        execution.reason, execution.error = failure(outcome)
+    try:
+        record(Path(folder), execution)
+    except (OSError, sqlite3.Error) as error:
+        click.echo(f"note: the statement is not in the workspace's history: {error}", err=True)
 
 
 def read_nothing(result: Result) -> bool:

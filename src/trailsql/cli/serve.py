@@ -80,8 +80,8 @@ def serve(
         queue_limit=queue_limit,
     )
 
-    def on_listening(line: str) -> None:
-        click.echo(line, err=True)
+    def on_listening(url: str) -> None:
+        click.echo(f"listening on {url}", err=True)
         if keys.generated:
             (key_id, secret), *_ = keys.secrets.items()
             click.echo(f"generated a key for this server: {key_id} / {secret}", err=True)
@@ -93,5 +93,6 @@ def serve(
                 )
         else:
             click.echo(f"keys from {keys.source}", err=True)
+        click.echo(f"console: {url}/?token={server.token}", err=True)
 
     server.run(listen, on_listening)

@@ -58,6 +58,8 @@ class Finding:
     rows: tuple[dict[str, Any], ...]
     link: str
     technique: str | None = None
+    #: The query in the web console (``[serve] public_url``), "" without one.
+    console: str = ""
 
     @property
     def actor(self) -> str | None:
@@ -85,6 +87,7 @@ class Finding:
             "event_total": self.event_total,
             "rows": len(self.rows),
             "link": self.link,
+            "console": self.console,
         }
 
 
@@ -109,8 +112,9 @@ def finding_key(query: LibraryQuery, group: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def group_findings(query: LibraryQuery, rows: list[dict[str, Any]], link: str) -> list[Finding]:
-    """A detection's rows as findings, in the order of each finding's first row."""
+def group_findings(query: LibraryQuery, rows: list[dict[str, Any]], link: str, console: str = "") -> list[Finding]:
+    """A detection's rows as findings, in the order of each finding's first row; ``link`` runs
+    the query again from a shell, ``console`` in the web console."""
     if not rows:
         return []
     columns = group_columns(query, rows[0])
@@ -121,7 +125,9 @@ def group_findings(query: LibraryQuery, rows: list[dict[str, Any]], link: str) -
         key = finding_key(query, group)
         groups.setdefault(key, []).append(row)
         values[key] = group
-    return [_finding(query, key, values[key], members, link) for key, members in groups.items()]
+    return [
+        replace(_finding(query, key, values[key], members, link), console=console) for key, members in groups.items()
+    ]
 
 
 def _finding(query: LibraryQuery, key: str, group: dict[str, Any], rows: list[dict[str, Any]], link: str) -> Finding:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shlex
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -113,6 +114,16 @@ class LibraryQuery:
             return value if param is not None and param.type == "int" else _literal(value)
 
         return _PLACEHOLDER.sub(fill, self.sql)
+
+    def console_url(self, public_url: str, given: Mapping[str, str | None]) -> str:
+        r"""The query with these parameters in the web console served at ``public_url``.
+
+        >>> q = parse_query("-- id: x\n-- title: t\n-- kind: hunt\n-- severity: low\nSELECT 1", "x.sql")
+        >>> q.console_url("https://trailsql.example.com/", {"since": "7d", "until": None})
+        'https://trailsql.example.com/queries/x?since=7d'
+        """
+        params = urllib.parse.urlencode(sorted((k, v) for k, v in given.items() if v is not None))
+        return f"{public_url.rstrip('/')}/queries/{urllib.parse.quote(self.id)}" + (f"?{params}" if params else "")
 
     def command(self, given: Mapping[str, str | None], where: Iterable[str] = ()) -> str:
         """The command that runs this query again with the same parameters (a finding's deep

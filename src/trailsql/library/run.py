@@ -57,7 +57,9 @@ def run_query(
     if query.compares_with_baseline():
         run.notes += _empty_baseline(session, query, params, now)
     if query.kind == "detection":
-        run.findings = group_findings(query, run.rows, run.command)
+        public = session.workspace.serve_config.get("public_url")
+        console = query.console_url(public, params) if isinstance(public, str) and public.startswith("http") else ""
+        run.findings = group_findings(query, run.rows, run.command, console)
     return run
 
 

@@ -4,7 +4,9 @@ Starlette because it is small, typed and well kept, serves the API and, later, t
 console's static files from one app, and runs under uvicorn, whose graceful shutdown on
 SIGTERM the server relies on. Every request is checked for a SigV4 signature first; then
 ``POST /`` with ``X-Amz-Target: AmazonAthena.*`` goes to :class:`~trailsql.serve.athena.Athena`,
-and ``GET``/``HEAD`` of ``/<bucket>/<key>`` to the S3 facade.
+and ``GET``/``HEAD`` of ``/<bucket>/<key>`` to the S3 facade. The web console's paths
+(``/``, ``/static/``, ``/console/api/``, its pages) come first, signed in by its own token
+(:mod:`trailsql.serve.console`): a browser does not sign requests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.routing import Route
 
 from trailsql.serve import s3, sigv4
 from trailsql.serve.athena import Athena
+from trailsql.serve.console import PAGES, Console
 from trailsql.serve.protocol import CONTENT_TYPE, TARGET_PREFIX, ApiError
 
 #: HTTP status of each authentication failure on a JSON service (S3 answers 403 to all).
@@ -42,10 +45,19 @@ def _xml(error: s3.S3Error, resource: str) -> Response:
     return Response(error.xml(resource), status_code=error.status, media_type="application/xml")
 
 
-def create_app(athena: Athena, secrets: Mapping[str, str]) -> Starlette:
-    """The server's app over ``athena``, accepting requests signed by one of ``secrets``."""
+def create_app(athena: Athena, secrets: Mapping[str, str], console: Console | None = None) -> Starlette:
+    """The server's app over ``athena``, accepting requests signed by one of ``secrets``, and
+    the web console's pages and API (signed in with its token) where ``console`` is given."""
 
     async def handle(request: Request) -> Response:
+        if console is not None:
+            path = request.url.path
+            if path.startswith("/console/api/"):
+                return await console.api(request)
+            if request.method == "GET" and path.startswith("/static/"):
+                return await console.static(request)
+            if request.method == "GET" and PAGES.fullmatch(path) and "authorization" not in request.headers:
+                return await console.page(request)
         body = await request.body()
         target = request.headers.get("x-amz-target")
         is_athena = request.method == "POST" and target is not None

@@ -13,6 +13,7 @@ import ipaddress
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,10 @@ from typing import Any
 import uvicorn
 
 from trailsql.errors import UsageError
+from trailsql.library.window import parse_duration
 from trailsql.serve.app import create_app
 from trailsql.serve.athena import Athena, Settings
+from trailsql.serve.console import Console, console_token
 from trailsql.serve.credentials import ServeKeys
 from trailsql.serve.runner import Runner, SessionFactory
 from trailsql.serve.store import Store
@@ -67,6 +70,16 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def results_kept(serve: Mapping[str, Any]) -> float:
+    """How long results are kept (``[serve] keep_results``, a duration such as ``7d``; 30 days by
+    default), in seconds: older executions stay in the history, without their rows."""
+    given = serve.get("keep_results", "30d")
+    duration = parse_duration(str(given))
+    if duration is None:
+        raise UsageError(f"[serve] keep_results must be a duration such as 7d or 12h, not {given!r}")
+    return duration.total_seconds()
+
+
 def settings_from(serve: Mapping[str, Any]) -> Settings:
     """The API's settings from ``[serve]``: output_location, databases."""
     settings = Settings()
@@ -90,6 +103,8 @@ class Server:
     runner: Runner
     athena: Athena
     keys: ServeKeys
+    #: The web console's sign-in token (see :mod:`trailsql.serve.console`).
+    token: str
 
     @classmethod
     def build(
@@ -104,15 +119,17 @@ class Server:
     ) -> Server:
         store = Store(folder / "serve")
         store.interrupted("INTERNAL_ERROR: the server stopped before the query finished")
+        store.forget_results(time.time() - results_kept(serve))
         runner = Runner(store, factory, folder, concurrency=concurrency, queue_limit=queue_limit)
-        return cls(store, runner, Athena(store, runner, settings_from(serve)), keys)
+        return cls(store, runner, Athena(store, runner, settings_from(serve)), keys, console_token(serve))
 
     def close(self) -> None:
         self.runner.shutdown()
         self.store.close()
 
     def run(self, listen: Listen, on_listening: Callable[[str], None]) -> None:
-        """Serve until SIGTERM or Ctrl-C, then cancel what runs and save."""
+        """Serve until SIGTERM or Ctrl-C, then cancel what runs and save; ``on_listening`` is
+        given the server's URL once it accepts connections."""
         listen.check()
         family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -127,9 +144,9 @@ class Server:
         sock.listen(128)
         port = sock.getsockname()[1]
         host = f"[{listen.host}]" if family == socket.AF_INET6 else listen.host
-        on_listening(f"listening on {listen.scheme}://{host}:{port}")
+        on_listening(f"{listen.scheme}://{host}:{port}")
         config = uvicorn.Config(
-            create_app(self.athena, self.keys.secrets),
+            create_app(self.athena, self.keys.secrets, Console(self.athena, self.token)),
             log_level="warning",
             access_log=False,
             ssl_certfile=listen.tls_cert,

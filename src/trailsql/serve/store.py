@@ -26,6 +26,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc
 
+from trailsql.serve.s3 import object_path
+
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
@@ -60,6 +62,8 @@ class Execution:
     columns: list[dict[str, Any]] | None = None
     #: trailsql's own counts (files, lake events, ...), for the console and ``--stats``.
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Who started it: ``api`` (Athena's API), ``console`` or ``cli`` (``trailsql query``).
+    source: str = "api"
 
     @property
     def finished(self) -> bool:
@@ -114,6 +118,35 @@ class Execution:
         return described
 
 
+def _open(folder: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(folder / "executions.sqlite", check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE IF NOT EXISTS executions (id TEXT PRIMARY KEY, token TEXT, seq INTEGER, record TEXT)")
+    db.execute("CREATE INDEX IF NOT EXISTS by_token ON executions (token)")
+    db.execute("CREATE TABLE IF NOT EXISTS named_tokens (token TEXT PRIMARY KEY, id TEXT)")
+    return db
+
+
+def _insert(db: sqlite3.Connection, execution: Execution) -> None:
+    db.execute(
+        "INSERT INTO executions (id, token, seq, record) VALUES (?, ?, (SELECT coalesce(max(seq), -1) + 1 FROM executions), ?)"
+        " ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+        (execution.id, execution.token, json.dumps(dataclasses.asdict(execution))),
+    )
+
+
+def record(workspace: Path, execution: Execution) -> None:
+    """Add a finished execution to the workspace's history without loading it (``trailsql
+    query`` over a workspace: the console's history shows it; its rows are not kept)."""
+    folder = workspace / "serve"
+    folder.mkdir(parents=True, exist_ok=True)
+    db = _open(folder)
+    try:
+        _insert(db, execution)
+    finally:
+        db.close()
+
+
 class Store:
     """Executions and their rows under ``<folder>/serve`` (or in memory without a workspace)."""
 
@@ -123,17 +156,20 @@ class Store:
         (folder / "rows").mkdir(exist_ok=True)
         (folder / "s3").mkdir(exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(folder / "executions.sqlite", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS executions (id TEXT PRIMARY KEY, token TEXT, seq INTEGER, record TEXT)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_token ON executions (token)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS named_tokens (token TEXT PRIMARY KEY, id TEXT)")
+        self._db = _open(folder)
         self._executions: dict[str, Execution] = {}
-        for (record,) in self._db.execute("SELECT record FROM executions ORDER BY seq"):
-            execution = Execution(**json.loads(record))
-            self._executions[execution.id] = execution
+        self._seen = -1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Take in the executions others wrote since (``trailsql query`` records its own)."""
+        with self._lock:
+            for seq, record in self._db.execute(
+                "SELECT seq, record FROM executions WHERE seq > ? ORDER BY seq", (self._seen,)
+            ):
+                execution = Execution(**json.loads(record))
+                self._executions.setdefault(execution.id, execution)
+                self._seen = max(self._seen, seq)
 
     def interrupted(self, reason: str) -> list[Execution]:
         """Executions a previous server left unfinished (it was killed): failed with ``reason``."""
@@ -154,6 +190,7 @@ class Store:
         return next((e for e in self._executions.values() if e.token == token), None)
 
     def newest_first(self, workgroup: str | None = None) -> list[Execution]:
+        self._refresh()
         found = [e for e in self._executions.values() if workgroup is None or e.workgroup == workgroup]
         return found[::-1]
 
@@ -176,11 +213,7 @@ class Store:
             return True
 
     def _save(self, execution: Execution) -> None:
-        self._db.execute(
-            "INSERT INTO executions (id, token, seq, record) VALUES (?, ?, (SELECT count(*) FROM executions), ?)"
-            " ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-            (execution.id, execution.token, json.dumps(dataclasses.asdict(execution))),
-        )
+        _insert(self._db, execution)
 
     def remember_named(self, token: str, named_id: str) -> None:
         """The named query a CreateNamedQuery's ClientRequestToken made (a retry makes no other)."""
@@ -210,6 +243,24 @@ class Store:
             return None
         with pa.memory_map(str(path)) as source:
             return pyarrow.ipc.open_file(source).read_all()
+
+    def forget_results(self, older_than: float) -> int:
+        """Remove the rows and result files of executions that finished before ``older_than``
+        (epoch seconds); their records stay, as history. The number of executions cleared."""
+        cleared = 0
+        for execution in list(self._executions.values()):
+            if execution.completed is None or execution.completed >= older_than:
+                continue
+            files = [self.rows_path(execution.id)]
+            location = execution.output_location
+            result = object_path(self.s3_root(), location) if location is not None else None
+            if result is not None:
+                files += [result, result.with_name(result.name + ".metadata")]
+            present = [path for path in files if path.is_file()]
+            for path in present:
+                path.unlink()
+            cleared += bool(present)
+        return cleared
 
     def s3_root(self) -> Path:
         return self.folder / "s3"

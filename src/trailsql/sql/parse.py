@@ -174,7 +174,12 @@ def _parse(sql: str) -> list[exp.Expr]:
         message = _readable(first.get("description") or str(error))
         if first.get("highlight"):
             message += f" (near '{first['highlight']}')"
-        raise SqlSyntaxError(message, first.get("line"), first.get("col")) from None
+        column = first.get("col")
+        # sqlglot names the last column of the token at fault: the editor wants its first. (At the
+        # end of the input the fault is after the last token: its last column says so.)
+        if column is not None and first.get("highlight") and "SENTINEL" not in str(first.get("description")):
+            column = max(column - len(first["highlight"]) + 1, 1)
+        raise SqlSyntaxError(message, first.get("line"), column) from None
     except TokenError:
         where = _unterminated(sql)
         raise SqlSyntaxError("unterminated quoted string or comment", *(where or (None, None))) from None
