@@ -24,6 +24,7 @@ from trailsql.cli.queries import queries
 from trailsql.cli.query import query
 from trailsql.cli.serve import serve
 from trailsql.cli.tables import tables
+from trailsql.cli.verify import verify
 from trailsql.errors import TrailsqlError
 
 
@@ -67,6 +68,7 @@ cli.add_command(alert)
 cli.add_command(schedule)
 cli.add_command(tables)
 cli.add_command(serve)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -1,0 +1,23 @@
+"""CloudTrail log file integrity validation: digest files, their signatures and chains.
+
+``digests.py`` reads one digest file, builds the string CloudTrail signs and checks an RSA
+signature with the public key the digest names; ``validate.py`` walks a local copy of the
+logs, follows each trail's chain of digests backwards and hashes every log file they list.
+"""
+
+from __future__ import annotations
+
+from trailsql.verify.digests import Digest, PublicKeys, load_public_keys, read_digest, signing_string
+from trailsql.verify.validate import Gap, Report, Result, validate
+
+__all__ = [
+    "Digest",
+    "Gap",
+    "PublicKeys",
+    "Report",
+    "Result",
+    "load_public_keys",
+    "read_digest",
+    "signing_string",
+    "validate",
+]
