@@ -322,7 +322,7 @@ class Athena:
 
     def CreateNamedQuery(self, params: dict[str, Any]) -> dict[str, Any]:
         self._workgroup(params.get("WorkGroup"))
-        return {"NamedQueryId": self._library().create(params)}
+        return {"NamedQueryId": named.named_id(self._library().create(params))}
 
     def GetNamedQuery(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"NamedQuery": self._library().get(params["NamedQueryId"])}

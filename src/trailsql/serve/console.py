@@ -34,7 +34,7 @@ from trailsql.catalog.athena_ddl import athena_ddl
 from trailsql.dbapi import sql_literal
 from trailsql.errors import TrailsqlError, UsageError
 from trailsql.library.query import LibraryQuery, load_library
-from trailsql.serve import metadata, named
+from trailsql.serve import metadata, named, results
 from trailsql.serve.athena import Athena
 from trailsql.serve.protocol import ApiError
 
@@ -350,10 +350,7 @@ class Console:
             output.write(table, "json", out)
             media = "application/json"
         elif fmt == "csv":
-            out.write(",".join(_csv_cell(n) for n in table.column_names) + "\n")
-            for batch in table.to_batches(output.BATCH_ROWS):
-                columns = [output.texts(column) for column in batch.columns]
-                out.write("".join(",".join(_csv_cell(v) for v in line) + "\n" for line in zip(*columns, strict=True)))
+            out.writelines(line + "\n" for line in results.csv_lines(table, _csv_cell))
             media = "text/csv"
         else:
             return _error("format is csv or json")
@@ -414,9 +411,7 @@ class Console:
             return _error("give a name and the SQL to save")
         params = {"Name": name[:128], "QueryString": sql, "Description": str(body.get("description") or "")[:1024]}
         library = named.Library(self.athena.catalog().workspace, self.athena.store)
-        saved_id = await run_in_threadpool(library.create, params)
-        query = named.Library(self.athena.catalog().workspace, self.athena.store).queries[saved_id]
-        return JSONResponse({"id": query.id}, headers=HEADERS)
+        return JSONResponse({"id": await run_in_threadpool(library.create, params)}, headers=HEADERS)
 
     async def _findings(self, request: Request, path: list[str], body: dict[str, Any]) -> Response:
         given = {"since": request.query_params.get("since") or "24h", "until": request.query_params.get("until")}

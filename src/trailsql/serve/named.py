@@ -89,6 +89,8 @@ class Library:
         return path
 
     def create(self, params: dict[str, Any]) -> str:
+        """Save a named query as a library file; its library id (the NamedQueryId is
+        :func:`named_id` of it). A ClientRequestToken seen before gives the query it made."""
         token = params.get("ClientRequestToken")
         if token is not None and (earlier := self.store.named_by_token(token)) is not None:
             return earlier
@@ -101,8 +103,8 @@ class Library:
         self._write(self.saved / f"{slug}.sql", slug, params)
         self.workspace.add_library_path(SAVED)
         if token is not None:
-            self.store.remember_named(token, named_id(slug))
-        return named_id(slug)
+            self.store.remember_named(token, slug)
+        return slug
 
     def update(self, params: dict[str, Any]) -> None:
         path = self._path(params["NamedQueryId"])

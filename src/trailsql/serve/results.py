@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,19 +120,25 @@ def token_offset(execution_id: str, token: str) -> int | None:
     return offset if given == execution_id and isinstance(offset, int) and offset > 0 else None
 
 
-def _lines(table: pa.Table, separator: str, quote: bool) -> Iterator[str]:
-    """The rows as lines of Athena's result files, a batch at a time."""
+def _lines(table: pa.Table, separator: str, field: Callable[[str | None], str]) -> Iterator[str]:
+    """The rows as lines of Athena's result files, a batch at a time, each value by ``field``."""
     for batch in table.to_batches(output.BATCH_ROWS):
         texts = [output.texts(column) for column in batch.columns]
         for values in zip(*texts, strict=True):
-            yield separator.join(output.csv_field(v) if quote else (v or "") for v in values)
+            yield separator.join(field(v) for v in values)
+
+
+def csv_lines(table: pa.Table, field: Callable[[str | None], str] = output.csv_field) -> Iterator[str]:
+    """Athena's CSV, a line at a time: the header row, then the rows, every value by ``field``
+    (Athena's quoting by default: every value quoted, NULL an empty field)."""
+    yield ",".join(field(n) for n in table.column_names)
+    yield from _lines(table, ",", field)
 
 
 def write_csv(table: pa.Table, path: Path) -> None:
-    """``<id>.csv``: a header row, every value quoted, NULL an empty field, ``\\n`` after each line."""
+    """``<id>.csv``: :func:`csv_lines`, ``\\n`` after each line."""
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(",".join(output.csv_field(n) for n in table.column_names) + "\n")
-        for line in _lines(table, ",", quote=True):
+        for line in csv_lines(table):
             out.write(line + "\n")
 
 
@@ -177,4 +183,5 @@ def metadata(execution_id: str, columns: list[dict[str, Any]]) -> bytes:
 
 def write_txt(table: pa.Table, path: Path) -> None:
     """``<id>.txt`` of DDL, SHOW and DESCRIBE: tab-separated, no header, no final newline."""
-    path.write_text("\n".join(_lines(table, "\t", quote=False)) if table.num_columns else "", encoding="utf-8")
+    text = "\n".join(_lines(table, "\t", lambda v: v or "")) if table.num_columns else ""
+    path.write_text(text, encoding="utf-8")

@@ -167,7 +167,8 @@ class Runner:
         return self._fresh(self._local)
 
     def catalog_session(self) -> Session:
-        """The session the catalog operations read (the caller serialises its use)."""
+        """The session the catalog operations read (the caller serialises its making: two threads
+        must not each make one)."""
         return self._fresh(self._catalog)
 
     def _fresh(self, holder: Any) -> Session:

@@ -215,10 +215,10 @@ class Store:
     def _save(self, execution: Execution) -> None:
         _insert(self._db, execution)
 
-    def remember_named(self, token: str, named_id: str) -> None:
-        """The named query a CreateNamedQuery's ClientRequestToken made (a retry makes no other)."""
+    def remember_named(self, token: str, query_id: str) -> None:
+        """The library query a CreateNamedQuery's ClientRequestToken made (a retry makes no other)."""
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO named_tokens VALUES (?, ?)", (token, named_id))
+            self._db.execute("INSERT OR IGNORE INTO named_tokens VALUES (?, ?)", (token, query_id))
 
     def named_by_token(self, token: str) -> str | None:
         row = self._db.execute("SELECT id FROM named_tokens WHERE token = ?", (token,)).fetchone()
