@@ -4,7 +4,9 @@
     BENCH_REPEAT=3 (default)         runs per trailsql case; the median is reported
     BENCH_PEERS=duckdb,python,jq     peers to run (each once: they are slow)
     BENCH_S3=1 (default)             also read the logs from a local S3 server (SeaweedFS)
-    BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it
+    BENCH_LAKE=1 (default)           also ingest into a Parquet lake and query it (and a month of ordinary
+                                     days: a history answered by the lake's first-seen profiles and by a scan)
+    BENCH_HISTORY=only               just that month's history case
     BENCH_INGEST_REPEAT=3 (default)  ingests into an empty lake; the median is reported
     BENCH_FIXED=1 (default)          a lake query's fixed cost; BENCH_FIXED=only runs just that case
     BENCH_SERVE=1 (default)          the same queries through trailsql serve's Athena API (boto3: start, poll,
@@ -48,6 +50,7 @@ from typing import Any
 import duckdb
 import psutil
 
+from trailsql import generate_benign
 from trailsql.alerts import shared_scan
 from trailsql.alerts.report import build_report
 from trailsql.generate import GenerateOptions, generate
@@ -55,6 +58,7 @@ from trailsql.lake import maintain
 from trailsql.lake.ingest import Lake, ingest
 from trailsql.library import load_library
 from trailsql.library.precision import ORDINARY_DAY, ordinary_day_findings
+from trailsql.library.run import run_query
 from trailsql.seed import SEED_DAY, fill_daily_placeholders, load_seed
 from trailsql.session import Session
 from trailsql.sources import local
@@ -396,7 +400,7 @@ def lake_case(root: Path, raw_count: float, expected: dict[str, int], seed_raw: 
         ingest_s = statistics.median(s for s, _ in runs)
         ingest_rss = max(r for _, r in runs)
         compact_s, compact_rss = child("compact", "--workspace", str(workspace))
-        lake_bytes = sum(p.stat().st_size for p in (workspace / "lake").rglob("*.parquet"))
+        lake_bytes = sum(p.stat().st_size for p in (workspace / "lake").glob("account=*/**/*.parquet"))
         print(
             f"lake: ingest {ingest_s:.1f} s ({EVENTS / ingest_s:,.0f} events/s, peak RSS {ingest_rss:.0f} MiB), "
             f"compact {compact_s:.1f} s, {lake_bytes / 1e6:.0f} MB of Parquet",
@@ -440,6 +444,50 @@ def lake_case(root: Path, raw_count: float, expected: dict[str, int], seed_raw: 
         "lake_bytes": lake_bytes,
         "count_by_eventname": {"seconds": round(count_s, 4), "speedup_vs_logs": round(raw_count / count_s, 1)},
         "seed": queries,
+    }
+
+
+def history_case(days: int = 31, events: int = 1_000_000) -> dict[str, Any]:
+    """new-source-ips over the last of ``days`` ordinary days (the benign generator: an
+    account's own addresses, not random ones), its 30-day baseline answered by the lake's
+    first-seen profiles, then (the profiles moved away) by a scan of the lake's Parquet."""
+    query = load_library()["new-source-ips"]
+    start = dt.date(2025, 1, 13)
+    params: dict[str, str | None] = {"since": "24h", "baseline": "30d"}
+    now = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), dt.UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        root, workspace = Path(folder) / "logs", Path(folder) / "ws"
+        generate_benign.generate(root, GenerateOptions(events=events, days=days, start=start, seed=1))
+        ingest(str(root), workspace)
+        profiles = workspace / "lake" / "_profiles"
+        profile_bytes = sum(p.stat().st_size for p in profiles.rglob("*.parquet"))
+        lake_bytes = sum(p.stat().st_size for p in (workspace / "lake").glob("account=*/**/*.parquet"))
+        with Session(logs=root, workspace=workspace) as session:
+            profiled_s, profiled = timed(lambda: run_query(session, query, params, now), REPEAT)
+            hidden = profiles.rename(profiles.with_name("_profiles-away"))
+            try:
+                scanned_s, scanned = timed(lambda: run_query(session, query, params, now), REPEAT)
+            finally:
+                hidden.rename(profiles)
+    assert profiled.history == {"recent_ips": "profiles"}, profiled.history  # type: ignore[attr-defined]
+    assert scanned.history["recent_ips"].startswith("a lake file has no profile")  # type: ignore[attr-defined]
+    rows = [sorted(map(str, run.rows)) for run in (profiled, scanned)]  # type: ignore[attr-defined]
+    assert rows[0] == rows[1], "the profiles answered differently from the scan"
+    print(
+        f"lake history: new-source-ips, {days} ordinary days ({events:,} events): the 30-day baseline "
+        f"{profiled_s:.3f} s from the profiles, {scanned_s:.3f} s scanning the lake ({scanned_s / profiled_s:.1f}x); "
+        f"profiles {profile_bytes / 1e6:.1f} MB beside {lake_bytes / 1e6:.1f} MB of lake",
+        flush=True,
+    )
+    return {
+        "days": days,
+        "events": events,
+        "profiles_seconds": round(profiled_s, 4),
+        "scan_seconds": round(scanned_s, 4),
+        "speedup": round(scanned_s / profiled_s, 1),
+        "profile_bytes": profile_bytes,
+        "lake_bytes": lake_bytes,
+        "rows": len(rows[0]),
     }
 
 
@@ -495,6 +543,9 @@ def machine() -> dict[str, object]:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_HISTORY") == "only":
+        write_results({"history": history_case(), "machine": machine()}, "history")
+        return
     if FIXED == "only":
         write_results({"fixed": fixed_case(), "machine": machine()}, "fixed")
         return
@@ -567,6 +618,8 @@ def main() -> None:
     if SERVE == "1":
         results["serve"] = serve_case(root, expected)
     results["benign"] = benign_case()
+    if LAKE:
+        results["history"] = history_case()
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print()

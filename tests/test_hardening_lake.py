@@ -55,7 +55,7 @@ def answer(root: Path, workspace: Path) -> tuple[Counter[str], list[str], int]:
 
 
 def lake_files(workspace: Path) -> list[Path]:
-    return sorted(p for p in lake_folder(workspace).rglob("*.parquet") if "_damaged" not in p.parts)
+    return sorted(lake_folder(workspace).glob("account=*/**/*.parquet"))  # (not _damaged/ nor _profiles/)
 
 
 def delete(workspace: Path) -> None:

@@ -4,30 +4,37 @@ documents it, independently of ``trailsql.verify``), checked file by file."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import gzip
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import log_folder, write_log
+from cloudtrail_digests import (
+    ACCOUNT,
+    BUCKET,
+    REGION,
+    START,
+    TRAIL,
+    Trail,
+    make_trail,
+    public_der,
+    sha256_hex,
+    statuses,
+    verify_json,
+    write_digest,
+    write_hour_logs,
+    write_keys,
+)
+from conftest import write_log
 from trailsql.cli.main import cli
 from trailsql.verify.digests import inflate, load_public_keys, read_digest, signing_string
-
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-TRAIL = "org_main-trail"  # an underscore in the name: the file name's parts are found from both ends
-BUCKET = "trail-bucket"
-START = dt.datetime(2025, 2, 12, 0, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -40,162 +47,8 @@ def other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _t(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _der(key: rsa.RSAPrivateKey, form: str = "pkcs1") -> bytes:
-    fmt = serialization.PublicFormat.PKCS1 if form == "pkcs1" else serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(serialization.Encoding.DER, fmt)
-
-
-def write_keys(path: Path, *keys: rsa.RSAPrivateKey, form: str = "pkcs1") -> Path:
-    """A public key file as ``aws cloudtrail list-public-keys`` prints it."""
-    entries = [
-        {
-            "Value": base64.b64encode(_der(k, form)).decode(),
-            "ValidityStartTime": "2025-01-01T00:00:00+00:00",
-            "ValidityEndTime": "2025-03-01T00:00:00+00:00",
-            "Fingerprint": hashlib.md5(_der(k, form)).hexdigest(),
-        }
-        for k in keys
-    ]
-    path.write_text(json.dumps({"PublicKeyList": entries}))
-    return path
-
-
-@dataclass
-class Trail:
-    """What :func:`make_trail` wrote: digest paths (oldest first), their signatures, each digest's log files."""
-
-    root: Path
-    digests: list[Path] = field(default_factory=list)
-    signatures: list[str] = field(default_factory=list)
-    logs: list[list[Path]] = field(default_factory=list)
-
-    def rel(self, path: Path) -> str:
-        return str(path.relative_to(self.root))
-
-
-def _key_of(root: Path, path: Path, prefix: str) -> str:
-    return prefix + str(path.relative_to(root))
-
-
-def write_digest(
-    root: Path,
-    key: rsa.RSAPrivateKey,
-    end: dt.datetime,
-    logs: list[Path],
-    previous: tuple[Path, bytes, str] | None,
-    org: str | None = None,
-    prefix: str = "",
-    backfill: bool = False,
-    hours: int = 1,
-    form: str = "pkcs1",
-) -> tuple[Path, bytes, str]:
-    """One digest as CloudTrail delivers it, signed; (path, uncompressed bytes, hex signature)."""
-    start = end - dt.timedelta(hours=hours)
-    base = root / "AWSLogs" / (org or "") / ACCOUNT if org else root / "AWSLogs" / ACCOUNT
-    folder = base / "CloudTrail-Digest" / REGION / f"{end:%Y}" / f"{end:%m}" / f"{end:%d}"
-    name = f"{ACCOUNT}_CloudTrail-Digest_{REGION}_{TRAIL}_{REGION}_{end:%Y%m%dT%H%M%SZ}"
-    name += "_backfill.json.gz" if backfill else ".json.gz"
-    path = folder / name
-    entries = []
-    for log in logs:
-        data = gzip.decompress(log.read_bytes())
-        events = [r["eventTime"] for r in json.loads(data)["Records"]]
-        entries.append(
-            {
-                "s3Bucket": BUCKET,
-                "s3Object": _key_of(root, log, prefix),
-                "hashValue": _sha(data),
-                "hashAlgorithm": "SHA-256",
-                "newestEventTime": max(events),
-                "oldestEventTime": min(events),
-            }
-        )
-    fields: dict[str, Any] = {
-        "awsAccountId": ACCOUNT,
-        "digestStartTime": _t(start),
-        "digestEndTime": _t(end),
-        "digestS3Bucket": BUCKET,
-        "digestS3Object": _key_of(root, path, prefix),
-        "digestPublicKeyFingerprint": hashlib.md5(_der(key, form)).hexdigest(),  # of the DER as ListPublicKeys gives it
-        "digestSignatureAlgorithm": "SHA256withRSA",
-        "newestEventTime": max((e["newestEventTime"] for e in entries), default=None),
-        "oldestEventTime": min((e["oldestEventTime"] for e in entries), default=None),
-        "previousDigestS3Bucket": None if previous is None else BUCKET,
-        "previousDigestS3Object": None if previous is None else _key_of(root, previous[0], prefix),
-        "previousDigestHashValue": None if previous is None else _sha(previous[1]),
-        "previousDigestHashAlgorithm": None if previous is None else "SHA-256",
-        "previousDigestSignature": None if previous is None else previous[2],
-        "logFiles": entries,
-    }
-    data = json.dumps(fields).encode()
-    to_sign = "\n".join(
-        [
-            fields["digestEndTime"],
-            f"{BUCKET}/{fields['digestS3Object']}",
-            _sha(data),
-            "null" if previous is None else previous[2],
-        ]
-    ).encode()
-    signature = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256()).hex()
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(data))
-    return path, data, signature
-
-
-def write_hour_logs(root: Path, hour: int, org: str | None = None, count: int = 2, tag: str = "") -> list[Path]:
-    """``count`` log files delivered during hour ``hour`` after :data:`START`."""
-    paths = []
-    for i in range(count):
-        when = START + dt.timedelta(hours=hour, minutes=5 * (i + 1))
-        name = f"{ACCOUNT}_CloudTrail_{REGION}_{when:%Y%m%dT%H%M}Z_{tag}{hour:04d}{i:012d}.json.gz"
-        record = {"eventVersion": "1.08", "eventTime": _t(when), "eventName": "GetCallerIdentity", "n": f"{tag}{i}"}
-        paths.append(write_log(log_folder(root, ACCOUNT, REGION, when.date(), org), name, [record]))
-    return paths
-
-
-def make_trail(
-    root: Path,
-    key: rsa.RSAPrivateKey,
-    hours: int = 4,
-    org: str | None = None,
-    prefix: str = "",
-    sidecar: bool = True,
-    form: str = "pkcs1",
-) -> Trail:
-    """A trail's hourly chain: ``hours`` digests, two log files each; the newest digest's signature
-    in a ``.signature`` sidecar (as trailsql keeps S3 metadata) unless ``sidecar`` is False."""
-    trail = Trail(root)
-    previous = None
-    for hour in range(hours):
-        logs = write_hour_logs(root, hour, org)
-        end = START + dt.timedelta(hours=hour + 1)
-        previous = write_digest(root, key, end, logs, previous, org, prefix, form=form)
-        trail.digests.append(previous[0])
-        trail.signatures.append(previous[2])
-        trail.logs.append(logs)
-    if sidecar:
-        Path(f"{trail.digests[-1]}.signature").write_text(trail.signatures[-1] + "\n")
-    return trail
-
-
 def run(root: Path, keys: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(
-        cli, ["verify", "--logs", str(root), "--public-keys", str(keys), "--format", "json", *args]
-    )
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.output)
-
-
-def statuses(trail: Trail, answer: dict[str, Any]) -> dict[str, str]:
-    return {str(Path(f["path"]).relative_to(trail.root)): f["status"] for f in answer["files"]}
+    return verify_json("--logs", str(root), "--public-keys", str(keys), *args)
 
 
 def all_files(trail: Trail) -> list[Path]:
@@ -219,7 +72,9 @@ def test_signing_string_is_awss(trail: Trail) -> None:
     digest = read_digest(trail.digests[1])
     data = gzip.decompress(trail.digests[1].read_bytes())
     fields = json.loads(data)
-    expected = f"{fields['digestEndTime']}\n{BUCKET}/{fields['digestS3Object']}\n{_sha(data)}\n{trail.signatures[0]}"
+    expected = (
+        f"{fields['digestEndTime']}\n{BUCKET}/{fields['digestS3Object']}\n{sha256_hex(data)}\n{trail.signatures[0]}"
+    )
     assert signing_string(digest) == expected.encode()
     first = read_digest(trail.digests[0])
     assert signing_string(first).endswith(b"\nnull")
@@ -228,7 +83,7 @@ def test_signing_string_is_awss(trail: Trail) -> None:
 @pytest.mark.parametrize("form", ["pkcs1", "spki"])
 def test_public_keys_in_both_der_forms(tmp_path: Path, key: rsa.RSAPrivateKey, form: str) -> None:
     keys = load_public_keys(write_keys(tmp_path / "k.json", key, form=form))
-    fingerprint = hashlib.md5(_der(key, form)).hexdigest()
+    fingerprint = hashlib.md5(public_der(key, form)).hexdigest()
     assert list(keys) == [fingerprint]
     assert keys[fingerprint].load().public_numbers() == key.public_key().public_numbers()
 
@@ -260,7 +115,7 @@ def test_json_format(trail: Trail, keys: Path) -> None:
     trail.logs[0][0].unlink()
     code, answer = run(trail.root, keys)
     assert code == 1
-    assert set(answer) == {"files", "gaps"}
+    assert set(answer) == {"files", "gaps", "notes"}
     first = next(f for f in answer["files"] if f["path"] == str(trail.logs[0][0]))
     assert set(first) == {"path", "kind", "status", "detail"}
     assert (first["kind"], first["status"]) == ("log", "missing")
@@ -346,11 +201,11 @@ def test_digest_signed_by_another_key(tmp_path: Path, key: rsa.RSAPrivateKey, ot
     trail = make_trail(root, key, hours=2)
     forged = write_digest(root, other_key, START + dt.timedelta(hours=2), trail.logs[1], None)
     fields = json.loads(forged[1])
-    assert fields["digestPublicKeyFingerprint"] == hashlib.md5(_der(other_key)).hexdigest()
-    fields["digestPublicKeyFingerprint"] = hashlib.md5(_der(key)).hexdigest()
+    assert fields["digestPublicKeyFingerprint"] == hashlib.md5(public_der(other_key)).hexdigest()
+    fields["digestPublicKeyFingerprint"] = hashlib.md5(public_der(key)).hexdigest()
     fields["previousDigestSignature"] = trail.signatures[0]
     fields["previousDigestS3Object"] = str(trail.digests[0].relative_to(root))
-    fields["previousDigestHashValue"] = _sha(gzip.decompress(trail.digests[0].read_bytes()))
+    fields["previousDigestHashValue"] = sha256_hex(gzip.decompress(trail.digests[0].read_bytes()))
     trail.digests[1].write_bytes(gzip.compress(json.dumps(fields).encode()))
     # the real newest signature in the sidecar does not sign the forged content
     code, answer = run(root, write_keys(tmp_path / "k.json", key, other_key))

@@ -10,7 +10,8 @@ Layout::
                                          [athena] the Athena engine's workgroup, output,
                                          database, catalog, region and profile,
                                          [s3] how to reach S3, library_paths (folders of
-                                         library queries), [channels.*] and [jobs.*] (alerts)
+                                         library queries), [channels.*] and [jobs.*] (alerts),
+                                         [enrich] the data of ip_info (trailsql.enrich.sources)
     <workspace>/tables/<name>.sql        the DDL of each table, replayed when the workspace opens
     <workspace>/views/<name>.sql         the query of each view
     <workspace>/partitions/<name>.json   partitions added by ALTER TABLE / MSCK REPAIR
@@ -31,6 +32,8 @@ from typing import Any
 import tomli_w
 
 from trailsql.catalog.table import Table
+from trailsql.enrich.sources import EnrichSources
+from trailsql.enrich.sources import from_config as enrich_sources
 from trailsql.errors import CatalogError
 
 CONFIG_FILE = "trailsql.toml"
@@ -153,13 +156,18 @@ class Workspace:
 
     def engine_options(self, name: str) -> dict[str, Any]:
         """The settings of engine ``name``: Spark's from ``[engine]`` (``master``, ``conf``),
-        Athena's from ``[athena]``; the DuckDB engine has none."""
+        Athena's from ``[athena]``; DuckDB's and Spark's ``enrich``, the data of ``ip_info``."""
         if name == "spark":
             engine = self.config.get("engine", {})
-            return {k: engine[k] for k in ("master", "conf") if k in engine}
+            return {**{k: engine[k] for k in ("master", "conf") if k in engine}, "enrich": self.enrich_sources}
         if name == "athena":
             return dict(self.config.get("athena", {}))
-        return {}
+        return {"enrich": self.enrich_sources}
+
+    @property
+    def enrich_sources(self) -> EnrichSources:
+        """The files of ``[enrich]`` (AWS's ranges, ``.mmdb`` databases), see :mod:`trailsql.enrich.sources`."""
+        return enrich_sources(self.config, self.folder)
 
     @property
     def event_data_stores(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -26,8 +27,8 @@ def config() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(workspace: str | None, logs: str | None, fmt: str) -> None:
     """Print the effective settings: the workspace and how it was found, the logs of
-    cloudtrail_logs and where they come from, location maps, S3, library folders, channels,
-    jobs and suppressions."""
+    cloudtrail_logs and where they come from, location maps, S3, library folders, the data of
+    ip_info ([enrich]), channels, jobs and suppressions."""
     folder, found_by = find_workspace(workspace)
     settings = effective(Workspace(folder) if folder is not None else None, logs, found_by)
     if fmt == "json":
@@ -57,10 +58,24 @@ def effective(workspace: Workspace | None, logs: str | None, found_by: str) -> d
         "library paths": ", ".join(str(p) for p in workspace.library_paths)
         if workspace is not None and workspace.library_paths
         else "none",
+        "enrich": _enrich(workspace),
         "channels": {name: table.get("type", "?") for name, table in config.get("channels", {}).items()},
         "jobs": {name: table.get("cron", "?") for name, table in config.get("jobs", {}).items()},
         "suppressions": {
             name: f"{table.get('reason', '')}" + (f" (expires {table['expires']})" if table.get("expires") else "")
             for name, table in config.get("suppress", {}).items()
         },
+    }
+
+
+def _enrich(workspace: Workspace | None) -> dict[str, str]:
+    """The files ip_info reads ([enrich]), each said to be there or not."""
+    sources = (workspace or Workspace()).enrich_sources
+
+    def shown(path: str) -> str:
+        return path + ("" if os.path.exists(path) else " (missing)")
+
+    return {
+        "ip_ranges": shown(sources.ip_ranges) if sources.ip_ranges else "none (no workspace)",
+        "mmdb": ", ".join(shown(p) for p in sources.mmdb) or "none",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from trailsql.lake import maintain
 from trailsql.lake.ingest import IngestOptions, Lake
 from trailsql.lake.ingest import ingest as ingest_logs
 from trailsql.library.window import parse_instant
+from trailsql.verify.validate import OK
 
 T = TypeVar("T")
 
@@ -43,9 +45,16 @@ def _date(_: click.Context, __: click.Parameter, value: str | None) -> dt.date |
 @click.option("--since", callback=_date, help="First day of logs to ingest (7d, 2w, 2025-02-10, ...).")
 @click.option("--until", callback=_date, help="Last day of logs to ingest (a date or a duration ago).")
 @click.option("--batch-files", default=IngestOptions.batch_files, show_default=True, help="Log files per batch.")
-def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | None, batch_files: int) -> None:
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Validate the logs against their CloudTrail digests first and keep each file's status (trailsql lake status).",
+)
+def ingest(
+    workspace: str, logs: str, since: dt.date | None, until: dt.date | None, batch_files: int, verify: bool
+) -> None:
     """Ingest new or changed log files into the workspace's Parquet lake, exactly once."""
-    options = IngestOptions(since=since, until=until, batch_files=batch_files)
+    options = IngestOptions(since=since, until=until, batch_files=batch_files, verify=verify)
     console = Console(stderr=True)
     if console.is_terminal:
         columns = (
@@ -72,6 +81,9 @@ def ingest(workspace: str, logs: str, since: dt.date | None, until: dt.date | No
         click.echo(f"repaired {path}: {reason}", err=True)
     for path, reason in report.files_skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
+    for path, (status, detail) in sorted(report.verified.items()):
+        if status not in OK:
+            click.echo(f"{status}: {path}: {detail}", err=True)
     click.echo(report.summary(), err=True)
 
 
@@ -120,6 +132,21 @@ def stats(workspace: str, fmt: str) -> None:
     click.echo("\t".join(keys))
     for row in rows:
         click.echo("\t".join(str(row[k]) for k in keys))
+
+
+@lake.command()
+@_WORKSPACE
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def status(workspace: str, fmt: str) -> None:
+    """The lake's source files by CloudTrail integrity status (what ingest --verify found)."""
+    sources, verified = _on_lake(workspace, lambda h: (h.manifest.sources(), h.manifest.verification()), writer=False)
+    counts = dict(Counter(verified.get(location, "not checked") for location in sources))
+    if fmt == "json":
+        _print_json({"sources": len(sources), "statuses": counts})
+        return
+    click.echo("status\tfiles")
+    for name, count in sorted(counts.items()):
+        click.echo(f"{name}\t{count}")
 
 
 @lake.command()

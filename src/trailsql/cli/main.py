@@ -18,12 +18,14 @@ from trailsql.cli.alerts import alert, report, schedule
 from trailsql.cli.cache import cache
 from trailsql.cli.config import config
 from trailsql.cli.demo import demo
+from trailsql.cli.enrich import enrich
 from trailsql.cli.generate import generate
 from trailsql.cli.lake import compact, ingest, lake
 from trailsql.cli.queries import queries
 from trailsql.cli.query import query
 from trailsql.cli.serve import serve
 from trailsql.cli.tables import tables
+from trailsql.cli.timeline import timeline
 from trailsql.cli.verify import verify
 from trailsql.errors import TrailsqlError
 
@@ -69,6 +71,8 @@ cli.add_command(schedule)
 cli.add_command(tables)
 cli.add_command(serve)
 cli.add_command(verify)
+cli.add_command(enrich)
+cli.add_command(timeline)
 
 
 def main() -> None:

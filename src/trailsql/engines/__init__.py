@@ -26,7 +26,8 @@ def create(name: str = DEFAULT, *, memory_limit: str | None = None, options: Map
 
     ``options`` are the engine's settings (the workspace's ``[engine]`` or ``[athena]``
     table, over which the caller's win): Spark's ``master`` and ``conf``; Athena's
-    ``workgroup``, ``output``, ``database``, ``catalog``, ``region`` and ``profile``.
+    ``workgroup``, ``output``, ``database``, ``catalog``, ``region`` and ``profile``; DuckDB's
+    and Spark's ``enrich`` (the data of ``ip_info``, :class:`trailsql.enrich.EnrichSources`).
 
     >>> create("presto")
     Traceback (most recent call last):
@@ -37,11 +38,16 @@ def create(name: str = DEFAULT, *, memory_limit: str | None = None, options: Map
     if name == "duckdb":
         from trailsql.engines.duckdb import DuckDBEngine
 
-        return DuckDBEngine(memory_limit=memory_limit, confined=True)
+        return DuckDBEngine(memory_limit=memory_limit, confined=True, enrich=options.get("enrich"))
     if name == "spark":
         from trailsql.engines.spark import SparkEngine
 
-        return SparkEngine(master=options.get("master"), conf=options.get("conf"), memory_limit=memory_limit)
+        return SparkEngine(
+            master=options.get("master"),
+            conf=options.get("conf"),
+            memory_limit=memory_limit,
+            enrich=options.get("enrich"),
+        )
     if name == "athena":
         from trailsql.engines.athena import AthenaEngine
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from trailsql.engines.base import Readable
+from trailsql.enrich import used_in
 from trailsql.errors import CancelledError, CatalogError, LimitError, NotSupportedError, SourceError, TrailsqlError
 from trailsql.sources.files import ScanInput
 from trailsql.sql.parse import DIALECT
@@ -105,6 +106,8 @@ class AthenaEngine:
         """
         if any(scan.record for scan in plan.scans):
             raise NotSupportedError('"$record" on Athena (a pseudo-column of trailsql; Athena has "$path")')
+        if used_in(plan.tree):
+            raise NotSupportedError("ip_info on Athena (a function of trailsql's: the duckdb and spark engines run it)")
         tables = {scan.name: scan.table.name for scan in plan.scans}
         tree = plan.tree.copy()
         for ref in list(tree.find_all(exp.Table)):

@@ -49,6 +49,7 @@ from trailsql.catalog.table import default_table
 from trailsql.catalog.workspace import Workspace
 from trailsql.engines.duckdb import DuckDBEngine
 from trailsql.errors import CatalogError
+from trailsql.lake import profiles
 from trailsql.lake.check import quick_fault, unlinked_sources
 from trailsql.lake.manifest import (
     DAMAGED_NAME,
@@ -64,6 +65,8 @@ from trailsql.sources import local
 from trailsql.sources.files import Listing, LogFile
 from trailsql.sources.listing import Locations, WorkspaceLocations, list_table
 from trailsql.sources.s3 import S3Options, S3Source
+from trailsql.verify.run import verify_days
+from trailsql.verify.validate import tally
 
 #: Set to ``<point>:<n>`` to SIGKILL the process the n-th time it reaches a point (crash tests):
 #: ``staged`` (data written, not renamed), ``renamed`` (data in place, manifest not committed),
@@ -94,6 +97,8 @@ class IngestOptions:
     row_group_rows: int = 32_768
     memory_limit: str = "800MB"
     threads: int | None = None
+    #: Validate the logs against their digests first (``--verify``) and keep each file's status.
+    verify: bool = False
 
 
 @dataclass
@@ -111,6 +116,10 @@ class IngestReport:
     cleaned: int = 0
     #: Lake files found damaged (moved to ``_damaged/``, their sources read again), and why.
     repaired: list[tuple[str, str]] = field(default_factory=list)
+    #: Lake files given the profile they lacked (see :meth:`Lake.profile_missing`).
+    profiled: int = 0
+    #: ``--verify``: each source file's integrity status and its detail, by location.
+    verified: dict[str, tuple[str, str]] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     @property
@@ -122,7 +131,7 @@ class IngestReport:
             f"ingested {self.files_ingested} files ({self.files_unchanged} unchanged, "
             f"{len(self.files_skipped)} skipped), {self.events_read} events "
             f"({self.redelivered} delivered twice) in {self.elapsed_s:.1f}s ({self.events_per_s:,.0f} events/s)"
-        )
+        ) + (f"; validated: {tally(status for status, _ in self.verified.values())}" if self.verified else "")
 
 
 Progress = Callable[[int, int, int], None]
@@ -237,6 +246,10 @@ def _rows_sql(view: str, key: PartitionKey) -> str:
     return f'{select} FROM "{view}"'
 
 
+def _write_profile(engine: DuckDBEngine, lake_file: Path, to: Path) -> None:
+    engine.rows(f"COPY ({profiles.profile_sql(str(lake_file))}) TO {sql_string(str(to))} ({_PARQUET})")
+
+
 def _neighbour_dates(date: str) -> list[str]:
     """The days whose lake files may hold an earlier delivery of an event of ``date``."""
     try:
@@ -287,6 +300,13 @@ class Lake:
                 os.replace(self.folder / (MANIFEST_NAME + suffix), aside.with_name(aside.name + suffix))
         return Manifest(self.folder)
 
+    def in_days(self, f: LogFile) -> bool:
+        """Whether a (restated) file is of the days ingested (``since``/``until``; a file of no known day is)."""
+        day = _file_date(partition_key(f))
+        return day is None or not (
+            (self.options.since and day < self.options.since) or (self.options.until and day > self.options.until)
+        )
+
     def close(self) -> None:
         self.manifest.close()
         self._lock.close()
@@ -333,6 +353,31 @@ class Lake:
             f"COPY ({select}) TO {sql_string(str(target))} ({_PARQUET}, ROW_GROUP_SIZE {self.options.row_group_rows})"
         )
 
+    def staged(self, engine: DuckDBEngine, target: Path, relative: str) -> list[tuple[Path, Path]]:
+        """The renames that place a lake file written at ``target`` at ``relative``: the file,
+        then its profile (written here, beside it; see :mod:`trailsql.lake.profiles`)."""
+        profile = target.with_name(f"{target.stem}.profile.parquet")
+        _write_profile(engine, target, profile)
+        return [(target, self.folder / relative), (profile, profiles.profile_path(self.folder, relative))]
+
+    def profile_missing(self, engine: DuckDBEngine) -> int:
+        """Give every lake file that has no profile one (a lake from before profiles, a run
+        killed between a file's rename and its profile's); return how many."""
+        made = 0
+        for f in self.manifest.lake_files():
+            path = profiles.profile_path(self.folder, f.path)
+            if path.exists():
+                continue
+            staging = self.folder / STAGING_NAME / f"profile-{os.getpid()}"
+            staging.mkdir(parents=True, exist_ok=True)
+            written = staging / "profile.parquet"
+            _write_profile(engine, self.folder / f.path, written)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(written, path)
+            staging.rmdir()
+            made += 1
+        return made
+
     @staticmethod
     def lake_file(
         relative: str,
@@ -370,10 +415,7 @@ class Lake:
         known = self.manifest.sources()
         todo = []
         for f in map(restated, listing.files):
-            day = _file_date(partition_key(f))
-            if day is not None and (
-                (self.options.since and day < self.options.since) or (self.options.until and day > self.options.until)
-            ):
+            if not self.in_days(f):
                 continue
             source = known.get(f.uri)
             if source is not None and source.version == f.version:
@@ -391,6 +433,7 @@ class Lake:
                     progress(report.files_ingested, report.events_read, len(todo))
             if folders:
                 self.manifest.record_folders(folders)
+            report.profiled = self.profile_missing(engine)
         finally:
             engine.close()
             self.manifest.clean()
@@ -468,7 +511,7 @@ class Lake:
                 target.unlink()
                 continue
             added.append(self.lake_file(relative, (account, region, date), target, described, batch_id))
-            staged.append((target, self.folder / relative))
+            staged += self.staged(engine, target, relative)
             report.redelivered += described[1]
             sources_here = engine.rows(f"SELECT DISTINCT source_path FROM read_parquet({sql_string(str(target))})")
             links += [(source, relative) for (source,) in sources_here]
@@ -553,7 +596,7 @@ class Lake:
                 continue
             replaced[path] = relative
             added.append(self.lake_file(relative, (old.account, old.region, old.date), target, described, batch_id))
-            staged.append((target, self.folder / relative))
+            staged += self.staged(engine, target, relative)
         return replaced, added, staged
 
 
@@ -570,7 +613,14 @@ def ingest(
     try:
         lake.s3 = locations.s3()
         folders: list[local.FolderRecord] = []
-        return lake.ingest(list_sources(logs, kept, locations, folders), progress, folders)
+        listing = list_sources(logs, kept, locations, folders)
+        # (validated first: the S3 objects it fetches are in the cache the ingest reads)
+        checked = verify_days(logs, kept, lake.options.since, lake.options.until) if lake.options.verify else None
+        report = lake.ingest(listing, progress, folders)
+        if checked is not None:
+            report.verified = checked.statuses(f.uri for f in map(restated, listing.files) if lake.in_days(f))
+            lake.manifest.record_verification(report.verified, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        return report
     finally:
         locations.s3().close()
         lake.close()

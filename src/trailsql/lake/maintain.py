@@ -54,7 +54,9 @@ def compact(lake: Lake, min_files: int = 2) -> CompactReport:
             relative = f"account={account}/region={region}/date={date}/part-{batch_id}.parquet"
             described = lake.describe(engine, target)
             merged = lake.lake_file(relative, (account, region, date), target, described, batch_id, sorted=True)
-            os.replace(target, lake.folder / relative)
+            for staged, placed in lake.staged(engine, target, relative):
+                placed.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, placed)
             lake.manifest.commit([], [merged], {f.path: relative for f in files})
             staging.rmdir()
             report.partitions += 1

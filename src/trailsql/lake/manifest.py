@@ -24,6 +24,8 @@ from trailsql.errors import CatalogError
 from trailsql.sources.local import FolderRecord
 
 MANIFEST_NAME = "_manifest.sqlite"
+#: Each lake file's first-seen profile (see :mod:`trailsql.lake.profiles`) is below this folder.
+PROFILES_NAME = "_profiles"
 #: Files being written: COPY writes here, then each file is renamed into its partition.
 STAGING_NAME = "_staging"
 #: Where a damaged lake file is moved when ingest repairs it (kept as evidence, never read).
@@ -32,7 +34,16 @@ DAMAGED_NAME = "_damaged"
 #: it before the commit (planning to reading takes seconds) still finds it.
 RETIRED_GRACE_S = 15 * 60
 #: Bumped when the manifest's tables change; an older lake is refused with a clear message.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+#: ``trailsql ingest --verify``: each source file's CloudTrail integrity status (see
+#: :mod:`trailsql.verify`), when it was checked, dropped when the source is read again.
+_VERIFICATION = """
+CREATE TABLE IF NOT EXISTS verification (
+    location TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    checked TEXT NOT NULL
+)"""
 _FOLDERS = """
 CREATE TABLE IF NOT EXISTS folders (
     path TEXT PRIMARY KEY,
@@ -42,10 +53,11 @@ CREATE TABLE IF NOT EXISTS folders (
     entries TEXT NOT NULL
 )"""
 #: Versions opened and migrated in place, each to the next: 2 lacks ``lake_files.sha256`` and
-#: ``damaged``, 3 the ``folders`` table.
+#: ``damaged``, 3 the ``folders`` table, 4 the ``verification`` table.
 _MIGRATIONS = {
     2: ("ALTER TABLE lake_files ADD COLUMN sha256 TEXT", "ALTER TABLE lake_files ADD COLUMN damaged TEXT"),
     3: (_FOLDERS,),
+    4: (_VERIFICATION,),
 }
 #: What SQLite says when the disk is full (or the file cannot grow).
 _FULL = ("database or disk is full", "disk i/o error")
@@ -84,6 +96,8 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_by_path ON links (path);
 """
     + _FOLDERS
+    + ";\n"
+    + _VERIFICATION
     + ";\n"
 )
 
@@ -249,6 +263,23 @@ class Manifest:
         with self._transaction() as cur:
             cur.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?)", rows)
 
+    def record_verification(self, statuses: Mapping[str, tuple[str, str]], checked: str) -> None:
+        """Keep each source's integrity status and its detail (``trailsql ingest --verify``),
+        checked at ``checked`` (ISO 8601), replacing what an earlier run said of it."""
+        rows = [(location, status, detail, checked) for location, (status, detail) in statuses.items()]
+        with self._transaction() as cur:
+            cur.executemany("INSERT OR REPLACE INTO verification VALUES (?, ?, ?, ?)", rows)
+
+    def verification(self) -> dict[str, str]:
+        """Each source's integrity status (``valid``, ``hash mismatch``, ``not validated``, ...)
+        by location, for the sources ``ingest --verify`` checked; none in a manifest of an
+        older version that a reader does not migrate."""
+        try:
+            rows = self.db.execute("SELECT location, status FROM verification").fetchall()
+        except sqlite3.OperationalError:  # no such table: a read-only manifest of version 4
+            return {}
+        return {str(location): str(status) for location, status in rows}
+
     def lake_files(self, partitions: Iterable[tuple[str, str, str]] | None = None) -> list[LakeFile]:
         """The lake's files, all or those of the given (account, region, date) partitions."""
         names = [f.name for f in dataclasses.fields(LakeFile)]
@@ -282,6 +313,8 @@ class Manifest:
                     cur.execute("DELETE FROM links WHERE path = ?", (old,))
                 cur.execute("DELETE FROM lake_files WHERE path = ?", (old,))
             cur.executemany("DELETE FROM links WHERE location = ?", [(s.location,) for s in sources])
+            # (a source read again: its verification was of what it held before)
+            cur.executemany("DELETE FROM verification WHERE location = ?", [(s.location,) for s in sources])
             cur.executemany(
                 "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(s.location, s.version, s.size, s.events, s.batch, s.note, int(s.pruned)) for s in sources],
@@ -361,7 +394,9 @@ class Manifest:
                 if relative.startswith(DAMAGED_NAME + "/"):
                     continue
                 staged = relative.startswith(STAGING_NAME + "/")
-                if staged or (relative.endswith(".parquet") and relative not in known and _retired_long_ago(full)):
+                # A profile (lake/profiles.py) goes with its lake file.
+                of = relative.removeprefix(PROFILES_NAME + "/")
+                if staged or (relative.endswith(".parquet") and of not in known and _retired_long_ago(full)):
                     full.unlink()
                     removed.append(relative)
         for dirpath, _, _ in os.walk(self.folder, topdown=False):

@@ -58,6 +58,8 @@ class LibraryQuery:
     group: tuple[str, ...] = ()
     #: The sentence a finding says, with ``{column}`` and ``{count}``-style fields (see findings).
     summary: str = ""
+    #: CTEs over ``{{baseline}}`` that the lake's first-seen profiles may answer (see library/history.py).
+    history: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -91,13 +93,22 @@ class LibraryQuery:
     def compares_with_baseline(self) -> bool:
         return "{{baseline}}" in self.sql.replace(" ", "")
 
+    def scope(self, given: Mapping[str, str | None] | None = None) -> str:
+        r"""What ``{{scope}}`` stands for: the ``account``/``region`` filters given.
+
+        >>> parse_query("-- id: x\n-- title: t\n-- kind: hunt\n-- severity: low\nSELECT 1", "x.sql").scope({"account": "1"})
+        " AND account = '1'"
+        """
+        values = self.values(given or {})
+        return "".join(
+            f" AND {column} = {_literal(values[column] or '')}" for column in ("account", "region") if values[column]
+        )
+
     def render(self, given: Mapping[str, str | None] | None = None, now: dt.datetime | None = None) -> str:
         """The query's SQL with its placeholders filled in."""
         values = self.values(given or {})
         window = self.window(given, now)
-        scope = "".join(
-            f" AND {column} = {_literal(values[column] or '')}" for column in ("account", "region") if values[column]
-        )
+        scope = self.scope(given)
 
         def fill(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -199,6 +210,7 @@ def parse_query(text: str, path: str) -> LibraryQuery:
         params=tuple(params),
         group=_listed(fields.get("group")),
         summary=fields.get("summary", ""),
+        history=_listed(fields.get("history")),
     )
 
 

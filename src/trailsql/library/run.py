@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trailsql.errors import TrailsqlError
+from trailsql.library import history
 from trailsql.library.findings import Finding, group_findings
 from trailsql.library.query import LibraryQuery
 from trailsql.session import Result, Session
@@ -28,6 +29,8 @@ class QueryRun:
     notes: list[str] = field(default_factory=list)
     #: The session's ``--logs``/``--workspace`` options, for :attr:`command`.
     where: list[str] = field(default_factory=list)
+    #: How each history CTE was answered: ``"profiles"`` or why it was scanned (library/history.py).
+    history: dict[str, str] = field(default_factory=dict)
 
     @property
     def command(self) -> str:
@@ -50,7 +53,9 @@ def run_query(
     params = {k: v for k, v in given.items() if v is not None}
     run = QueryRun(query, dict(params), where=session.command_options())
     try:
-        run.result = session.execute(query.render(params, now))
+        answered = history.answer(session, query, query.render(params, now), params, now)
+        run.history = answered.how
+        run.result = session.execute(answered.sql)
     except Exception as error:  # kept with the query's id: the others still run
         run.failure = error
         return run

@@ -223,6 +223,23 @@ class S3Source:
                 objects.append(_Object(bucket, item["Key"], item.get("ETag", ""), item["Size"], partition))
         return objects
 
+    def objects(self, uri: str) -> Iterator[dict[str, Any]]:
+        """Every object below ``uri`` (``ListObjectsV2`` entries: ``Key``, ``ETag``, ``Size``),
+        digests and hidden files included (``trailsql verify`` reads the digests)."""
+        bucket, key = split_uri(uri)
+        prefix = key if not key or key.endswith("/") else key + "/"
+        for page in self._list(bucket, prefix, delimiter=False):
+            yield from page.get("Contents", [])
+
+    def metadata(self, uri: str) -> dict[str, str]:
+        """An object's user metadata (``x-amz-meta-<name>`` by ``<name>``: a CloudTrail digest's signature)."""
+        bucket, key = split_uri(uri)
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except Exception as error:
+            raise _error(error, uri, "reading") from None
+        return {str(k): str(v) for k, v in response.get("Metadata", {}).items()}
+
     # --- fetching -----------------------------------------------------------------------------
 
     def _unfetched(self, objects: list[_Object], listing: Listing) -> Listing:

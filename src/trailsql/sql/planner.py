@@ -377,8 +377,18 @@ def name_unnamed_columns(tree: exp.Expr) -> None:
     if not isinstance(select, exp.Select):
         return
     for index, expression in enumerate(select.expressions):
-        if not isinstance(expression, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+        if isinstance(expression, exp.Dot) and isinstance(_dereferenced(expression), exp.Func):
+            # a field of a call's row (ip_info(a).country) is named by the field, as in Trino
+            expression.replace(exp.alias_(expression.copy(), expression.name))
+        elif not isinstance(expression, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
             expression.replace(exp.alias_(expression.copy(), f"_col{index}"))
+
+
+def _dereferenced(node: exp.Expr) -> exp.Expr:
+    """What a chain of field accesses starts from: ``f(x)`` of ``f(x).a.b``."""
+    while isinstance(node, exp.Dot):
+        node = node.this
+    return node
 
 
 def _source_columns(select: exp.Select, catalog: Catalog, ctes: dict[str, exp.Query]) -> set[str] | None:

@@ -78,13 +78,18 @@ def parse_time(text: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Digest:
-    """A digest file read from ``path``: its uncompressed bytes (``data``, hashed as delivered)
-    and their JSON (``fields``)."""
+    """A digest file read from ``location`` (a path, or an ``s3://`` URI): its uncompressed
+    bytes (``data``, hashed as delivered) and their JSON (``fields``)."""
 
-    path: Path
+    location: str
     data: bytes
     fields: Mapping[str, Any]
     trailing: bool = False
+
+    @property
+    def name(self) -> str:
+        """The file name (the last part of its location)."""
+        return self.location.rsplit("/", 1)[-1]
 
     @property
     def sha256(self) -> str:
@@ -116,7 +121,13 @@ class Digest:
 
 def read_digest(path: Path) -> Digest:
     """The digest file at ``path``; :class:`DigestFormatError` if it is not one."""
-    inflated = inflate(path.read_bytes())
+    return parse_digest(path.read_bytes(), str(path))
+
+
+def parse_digest(raw: bytes, location: str) -> Digest:
+    """The digest file of bytes ``raw`` (as stored: gzipped) found at ``location``;
+    :class:`DigestFormatError` if it is not one."""
+    inflated = inflate(raw)
     try:
         fields = json.loads(inflated.data)
     except ValueError as error:
@@ -131,7 +142,7 @@ def read_digest(path: Path) -> Digest:
         parse_time(str(fields["digestEndTime"]))
     except ValueError as error:
         raise DigestFormatError(f"bad digest time: {error}") from None
-    return Digest(path, inflated.data, fields, inflated.trailing)
+    return Digest(location, inflated.data, fields, inflated.trailing)
 
 
 def signing_string(digest: Digest) -> bytes:
@@ -150,12 +161,13 @@ def signing_string(digest: Digest) -> bytes:
 
 @dataclass(frozen=True)
 class PublicKey:
-    """One CloudTrail public key: its DER bytes, fingerprint (hex MD5 of the DER) and validity."""
+    """One CloudTrail public key: its DER bytes, fingerprint (hex MD5 of the DER) and validity
+    (None: not stated)."""
 
     der: bytes
     fingerprint: str
-    valid_from: str | None
-    valid_until: str | None
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
 
     def load(self) -> rsa.RSAPublicKey:
         """The RSA key (DER in PKCS#1 ``RSAPublicKey`` or ``SubjectPublicKeyInfo`` form)."""
@@ -163,6 +175,23 @@ class PublicKey:
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError("not an RSA public key")
         return key
+
+    def valid_during(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether the key's validity overlaps ``[start, end]`` (as ``ListPublicKeys`` chooses keys)."""
+        return (self.valid_from is None or self.valid_from <= end) and (
+            self.valid_until is None or self.valid_until >= start
+        )
+
+    def validity(self) -> str:
+        """Its validity as a person reads it."""
+        start = "?" if self.valid_from is None else iso(self.valid_from)
+        end = "?" if self.valid_until is None else iso(self.valid_until)
+        return f"{start} to {end}"
+
+
+def iso(value: dt.datetime) -> str:
+    """A UTC time as digests write it (``2025-02-12T01:00:00Z``)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 PublicKeys = Mapping[str, PublicKey]
@@ -185,12 +214,22 @@ def load_public_keys(path: Path) -> dict[str, PublicKey]:
             der = base64.b64decode(entry["Value"], validate=True)
         except (KeyError, TypeError, binascii.Error) as error:
             raise ValueError(f"{path}: a key's Value is not base64 ({error})") from None
+        try:
+            start, end = (_validity(entry.get(name)) for name in ("ValidityStartTime", "ValidityEndTime"))
+        except ValueError as error:
+            raise ValueError(f"{path}: a key's validity is not a time ({error})") from None
         fingerprint = hashlib.md5(der, usedforsecurity=False).hexdigest()
-        start, end = entry.get("ValidityStartTime"), entry.get("ValidityEndTime")
-        keys[fingerprint] = PublicKey(
-            der, fingerprint, None if start is None else str(start), None if end is None else str(end)
-        )
+        keys[fingerprint] = PublicKey(der, fingerprint, start, end)
     return keys
+
+
+def _validity(value: object) -> dt.datetime | None:
+    """A ``ValidityStartTime``/``ValidityEndTime`` as printed (ISO 8601) or as epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return parse_time(str(value))
 
 
 def verify_signature(key: PublicKey, message: bytes, signature_hex: str) -> bool:

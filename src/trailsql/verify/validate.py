@@ -1,21 +1,24 @@
-"""Validating a local copy of CloudTrail logs against its digest files.
+"""Validating a copy of CloudTrail logs (a local folder or an S3 prefix: a
+:class:`~trailsql.verify.store.Store`) against its digest files.
 
 Every digest below the root (``AWSLogs/[o-<org>/]<account>/CloudTrail-Digest/<region>/
 <yyyy>/<mm>/<dd>/*.json.gz``, standard and ``_backfill`` names) is read; each trail's chain
 (account, region, trail, home region) is followed backwards through
 ``previousDigestS3Object``. For each digest checked:
 
-- its signature, with the public key its ``digestPublicKeyFingerprint`` names. The signature
-  is S3 object metadata, which a local copy does not have: a digest's signature is the
-  ``previousDigestSignature`` the next digest states (that statement is itself covered by the
-  next digest's signature), or a sidecar ``<digest>.signature`` (hex) beside it. The newest
-  digest of a chain has neither unless the sidecar was kept: ``signature not available
-  offline`` (not counted invalid: AWS's own offline procedure starts from the next-to-newest);
+- its signature, with the public key its ``digestPublicKeyFingerprint`` names, if that key
+  was valid when the digest was signed (:func:`~trailsql.verify.keys.key_window`). The
+  signature is S3 object metadata: read from S3 (a digest without it is not signed), else from
+  a sidecar ``<digest>.signature`` (hex) kept beside it, else the ``previousDigestSignature``
+  the next digest states (that statement is itself covered by the next digest's signature).
+  The newest digest of a local chain has neither unless the sidecar was kept: ``signature
+  not available offline`` (not counted invalid: AWS's own offline procedure starts from the
+  next-to-newest);
 - ``previousDigestHashValue`` (and ``previousDigestSignature``, where the previous digest's
-  own signature is known from a sidecar) against the previous digest, which the AWS CLI does
-  not check;
-- that it is where ``digestS3Object`` says (below ``AWSLogs/``: a local copy's bucket and
-  prefix are its own), else ``moved``.
+  own signature is known from S3 or a sidecar) against the previous digest, which the AWS CLI
+  does not check;
+- that it is where ``digestS3Object`` says (in S3 its whole key; in a local copy from
+  ``AWSLogs/`` on: a copy's bucket and prefix are its own), else ``moved``.
 
 Each log file a checked digest lists is hashed (SHA-256 of the uncompressed file, the first
 gzip member, as the AWS CLI reads it; bytes after it are ``trailing data``); a listed file
@@ -29,12 +32,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
-from collections import defaultdict
-from collections.abc import Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from trailsql.verify.digests import (
@@ -42,10 +43,13 @@ from trailsql.verify.digests import (
     DigestFormatError,
     PublicKeys,
     inflate,
-    read_digest,
+    iso,
+    parse_digest,
     signing_string,
     verify_signature,
 )
+from trailsql.verify.keys import KeySource, Need, key_window
+from trailsql.verify.store import Signature, Store, StoredFile, awslogs_key, join
 
 VALID = "valid"
 HASH_MISMATCH = "hash mismatch"
@@ -57,6 +61,9 @@ TRAILING_DATA = "trailing data"
 UNEXPECTED = "unexpected file"
 NOT_OFFLINE = "signature not available offline"
 INVALID_FORMAT = "invalid format"
+#: A source file ``ingest --verify`` could not vouch for: no digest checked lists it (it came
+#: after the newest digest, or where there are none), or the digest that does is not valid.
+NOT_VALIDATED = "not validated"
 
 #: Statuses that do not make the run fail.
 OK = frozenset({VALID, NOT_OFFLINE})
@@ -72,17 +79,28 @@ _DIGEST_NAME = re.compile(
 )
 _LOG_TIME = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4})Z")
 _ORG = re.compile(r"^o-[a-z0-9]+$")
-_AWSLOGS = re.compile(r"(?:^|/)(AWSLogs/.*)$")
+
+
+def tally(statuses: Iterable[str]) -> str:
+    """How many of each status there are.
+
+    >>> tally(["valid", "hash mismatch", "valid"])
+    '1 hash mismatch, 2 valid'
+    """
+    counts = Counter(statuses)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
 @dataclass(frozen=True)
 class Result:
-    """One file's status: ``kind`` is ``digest`` or ``log``."""
+    """One file's status: ``kind`` is ``digest`` or ``log``; a log file's ``digest`` is the
+    location of the digest that lists it (its hash is only as good as that digest)."""
 
     path: str
     kind: str
     status: str
     detail: str = ""
+    digest: str = ""
 
     def to_json(self) -> dict[str, str]:
         return {"path": self.path, "kind": self.kind, "status": self.status, "detail": self.detail}
@@ -104,62 +122,82 @@ class Gap:
             "account": self.account,
             "region": self.region,
             "trail": self.trail,
-            "start": None if self.start is None else _iso(self.start),
-            "end": _iso(self.end),
+            "start": None if self.start is None else iso(self.start),
+            "end": iso(self.end),
             "detail": self.detail,
         }
 
 
 @dataclass
 class Report:
-    """What :func:`validate` found: a result per file and the gaps of the chains."""
+    """What :func:`validate` found: a result per file, the gaps of the chains, and notes (keys
+    that could not be found, copies an offline run lacks)."""
 
     results: list[Result] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: The digests whose signature was verified (only their log files are evidence).
+    signed: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         """Whether everything checked is valid: no invalid file and no gap."""
         return not self.gaps and all(r.status in OK for r in self.results)
 
+    def statuses(self, locations: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The status and detail of each log file of ``locations`` (``ingest --verify``): its
+        result, or :data:`NOT_VALIDATED` where none is, or where it matches a digest whose
+        signature was not verified."""
+        results = {r.path: r for r in self.results}
+        found: dict[str, tuple[str, str]] = {}
+        for location in locations:
+            result = results.get(location)
+            if result is None:
+                found[location] = (NOT_VALIDATED, "no digest checked lists it")
+            elif result.status == VALID and result.digest not in self.signed:
+                listing = results.get(result.digest)
+                why = "" if listing is None else f" ({listing.status})"
+                found[location] = (NOT_VALIDATED, f"{result.detail}, whose signature is not verified{why}")
+            else:
+                found[location] = (result.status, result.detail)
+        return found
+
     def to_json(self) -> dict[str, Any]:
-        return {"files": [r.to_json() for r in self.results], "gaps": [g.to_json() for g in self.gaps]}
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "files": [r.to_json() for r in self.results],
+            "gaps": [g.to_json() for g in self.gaps],
+            "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True)
 class _Place:
-    """Where a file is in a local copy: the folder holding ``AWSLogs`` and its key from ``AWSLogs/``."""
+    """Where a file is in a copy: its file, and from its key the organisation, account,
+    folder (``CloudTrail``, ``CloudTrail-Digest``, ...) and region."""
 
-    base: str
-    key: str
+    file: StoredFile
     org: str | None
     account: str
-    folder: str  # CloudTrail, CloudTrail-Digest, ...
+    folder: str
     region: str
 
+    @property
+    def base(self) -> str:
+        return self.file.base
 
-def _place(path: Path) -> _Place | None:
-    parts = path.absolute().parts
-    if "AWSLogs" not in parts:
-        return None
-    at = len(parts) - 1 - parts[::-1].index("AWSLogs")
-    below = list(parts[at + 1 :])
+    @property
+    def key(self) -> str:
+        return self.file.key
+
+
+def _place(file: StoredFile) -> _Place | None:
+    below = file.key.split("/")[1:]
     org = None
     if below and _ORG.match(below[0]):
         org = below.pop(0)
     if len(below) < 4:
         return None
-    return _Place(str(Path(*parts[:at])), "/".join(parts[at:]), org, below[0], below[1], below[2])
-
-
-def _key(s3_object: str) -> str | None:
-    """An S3 key from ``AWSLogs/`` on (a local copy's bucket and prefix are its own)."""
-    match = _AWSLOGS.search(s3_object)
-    return match.group(1) if match else None
+    return _Place(file, org, below[0], below[1], below[2])
 
 
 @dataclass(frozen=True)
@@ -178,52 +216,32 @@ class _Found:
     place: _Place
     chain: _Chain
     problems: list[tuple[str, str]] = field(default_factory=list)
+    signed: bool = False
 
 
 def _chain(digest: Digest, place: _Place) -> _Chain:
-    match = _DIGEST_NAME.match(digest.path.name) or _DIGEST_NAME.match(digest.s3_object.rsplit("/", 1)[-1])
+    match = _DIGEST_NAME.match(place.file.name) or _DIGEST_NAME.match(digest.s3_object.rsplit("/", 1)[-1])
     if match is None:
-        return _Chain(place.base, place.account, place.region, "?", "?", digest.path.name.endswith("_backfill.json.gz"))
+        return _Chain(place.base, place.account, place.region, "?", "?", place.file.name.endswith("_backfill.json.gz"))
     return _Chain(
         place.base, match["account"], match["region"], match["trail"], match["home"], match["backfill"] is not None
     )
 
 
-def _walk(root: Path) -> tuple[list[Path], list[Path]]:
-    """The digest files and the log files below ``root``."""
-    digests: list[Path] = []
-    logs: list[Path] = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(s for s in subfolders if not s.startswith("."))
-        here = Path(folder)
-        place = _place(here / "_")
-        if place is None or place.folder not in ("CloudTrail", "CloudTrail-Digest"):
-            continue
-        for name in sorted(files):
-            if name.startswith((".", "_")) or name.endswith((".tmp", ".signature")):
-                continue
-            if place.folder == "CloudTrail-Digest":
-                if name.endswith(".json.gz"):
-                    digests.append(here / name)
-            else:
-                logs.append(here / name)
-    return digests, logs
-
-
-def _log_time(path: Path) -> dt.datetime | None:
-    match = _LOG_TIME.search(path.name)
+def _log_time(file: StoredFile) -> dt.datetime | None:
+    match = _LOG_TIME.search(file.name)
     if match is None:
         return None
     return dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M").replace(tzinfo=dt.UTC)
 
 
-def _hash(path: Path) -> tuple[str | None, bool, str]:
+def _hash(store: Store, file: StoredFile) -> tuple[str | None, bool, str]:
     """SHA-256 of a log file's uncompressed bytes, whether bytes follow its gzip stream, and why it could not be read."""
     try:
-        raw = path.read_bytes()
+        raw = store.read(file)
     except OSError as error:
         return None, False, f"cannot be read: {error.strerror or error}"
-    if not path.name.endswith(".gz"):
+    if not file.name.endswith(".gz"):
         return hashlib.sha256(raw).hexdigest(), False, ""
     try:
         inflated = inflate(raw)
@@ -233,28 +251,32 @@ def _hash(path: Path) -> tuple[str | None, bool, str]:
 
 
 def validate(
-    root: Path,
-    public_keys: PublicKeys,
+    store: Store,
+    keys: KeySource,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> Report:
-    """Validate the local copy of CloudTrail logs below ``root`` (see the module's docstring).
+    """Validate the copy of CloudTrail logs in ``store`` (see the module's docstring).
 
     ``since``/``until`` limit the digests checked to those whose time overlaps them (and the
     log files checked to those these digests list); every digest found still serves to
     follow the chain and to know which files are listed."""
-    digest_paths, log_paths = _walk(root)
+    digest_places: list[_Place] = []
+    log_files: list[StoredFile] = []
+    for file in store.files():
+        place = _place(file)
+        if place is not None and place.folder == "CloudTrail-Digest" and file.name.endswith(".json.gz"):
+            digest_places.append(place)
+        elif place is not None and place.folder == "CloudTrail":
+            log_files.append(file)
     report = Report()
     results: dict[str, Result] = {}
     found: dict[tuple[str, str], _Found] = {}
-    for path in digest_paths:
-        place = _place(path)
-        if place is None:
-            continue
+    for place in digest_places:
         try:
-            digest = read_digest(path)
+            digest = parse_digest(store.read(place.file), place.file.location)
         except (DigestFormatError, OSError) as error:
-            results[str(path)] = Result(str(path), "digest", INVALID_FORMAT, str(error))
+            results[place.file.location] = Result(place.file.location, "digest", INVALID_FORMAT, str(error))
             continue
         found[(place.base, place.key)] = _Found(digest, place, _chain(digest, place))
 
@@ -265,20 +287,29 @@ def validate(
     successors: dict[tuple[str, str], list[_Found]] = defaultdict(list)
     for item in found.values():
         previous = item.digest.previous_object
-        previous_key = None if previous is None else _key(previous)
+        previous_key = None if previous is None else awslogs_key(previous)
         if previous_key is not None:
             successors[(item.place.base, previous_key)].append(item)
 
     checked = [item for item in found.values() if selected(item.digest)]
+    signatures = {item.digest.location: store.signature(item.place.file) for item in checked}
+    needs: dict[str, Need] = {}
     for item in checked:
-        _check_digest(item, found, successors, public_keys, results)
+        window = key_window(item.digest, signatures[item.digest.location].backfill_generated)
+        fingerprint = str(item.digest.fields["digestPublicKeyFingerprint"]).lower()
+        needs.setdefault(item.place.region, Need(*window)).add(window, fingerprint)
+    public_keys = keys.keys(needs)
+    for item in checked:
+        _check_digest(store, item, signatures[item.digest.location], found, successors, public_keys, results)
     for item in checked:
         status, detail = _summary(item.problems)
-        results[str(item.digest.path)] = Result(str(item.digest.path), "digest", status, detail)
+        results[item.digest.location] = Result(item.digest.location, "digest", status, detail)
 
     report.gaps = _gaps(checked, found)
-    _check_logs(checked, found, log_paths, report.gaps, results, since, until)
+    _check_logs(store, checked, found, log_files, report.gaps, results, since, until)
     report.results = sorted(results.values(), key=lambda r: (r.kind != "digest", r.path))
+    report.notes = [*store.notes, *keys.notes]
+    report.signed = {item.digest.location for item in checked if item.signed}
     return report
 
 
@@ -290,7 +321,9 @@ def _summary(problems: list[tuple[str, str]]) -> tuple[str, str]:
 
 
 def _check_digest(
+    store: Store,
     item: _Found,
+    signed: Signature,
     found: Mapping[tuple[str, str], _Found],
     successors: Mapping[tuple[str, str], list[_Found]],
     public_keys: PublicKeys,
@@ -299,54 +332,59 @@ def _check_digest(
     digest, place = item.digest, item.place
     if digest.trailing:
         item.problems.append((TRAILING_DATA, "bytes after the end of the gzip stream"))
-    if _key(digest.s3_object) != place.key:
+    if not store.stated_here(place.file, digest.s3_object):
         item.problems.append((MOVED, f"digestS3Object is {digest.s3_object}"))
-    # The signature: the sidecar (S3 metadata kept beside it), else what later digests state.
-    sidecar = Path(f"{digest.path}.signature")
+    if signed.final and item.chain.backfill and signed.backfill_generated is None:
+        item.problems.append((INVALID_FORMAT, "no backfill-generation-timestamp in the object metadata"))
+    # The signature: S3 metadata (or its sidecar), else what later digests state.
     stated = successors.get((place.base, place.key), [])
-    signature: str | None = None
+    signature = signed.hex
     candidates: list[str] = []
-    if sidecar.is_file():
-        try:
-            signature = sidecar.read_text(errors="replace").strip().lower()
-        except OSError as error:
-            signature = f"unreadable: {error.strerror or error}"  # not hex: fails verification
+    if signature is not None:
         candidates = [signature]
-    else:
+    elif not signed.final:
         candidates = sorted({str(s.digest.fields.get("previousDigestSignature") or "").lower() for s in stated} - {""})
     fingerprint = str(digest.fields["digestPublicKeyFingerprint"]).lower()
     key = public_keys.get(fingerprint)
-    message = signing_string(digest)
-    if key is None:
+    window = key_window(digest, signed.backfill_generated)
+    if signature is None and signed.final:
+        item.problems.append((BAD_SIGNATURE, "no signature in the object metadata"))
+    elif key is None:
         item.problems.append((NO_PUBLIC_KEY, f"no public key with fingerprint {fingerprint}"))
+    elif not key.valid_during(*window):
+        at = signed.backfill_generated or str(digest.fields["digestEndTime"])
+        item.problems.append((NO_PUBLIC_KEY, f"key {fingerprint} not valid at {at} (valid {key.validity()})"))
     elif not candidates:
         item.problems.append(
-            (NOT_OFFLINE, f"no later digest states its signature and there is no {sidecar.name} (S3 metadata)")
+            (
+                NOT_OFFLINE,
+                f"no later digest states its signature and there is no {place.file.name}.signature (S3 metadata)",
+            )
         )
     else:
+        message = signing_string(digest)
         good = next((c for c in candidates if verify_signature(key, message, c)), None)
         if good is None:
             item.problems.append((BAD_SIGNATURE, "signature verification failed"))
+        item.signed = good is not None
         signature = good or signature
     if signature is not None:
         for later in stated:  # a later digest's statement of this one's signature must be it
             if str(later.digest.fields.get("previousDigestSignature") or "").lower() != signature:
-                later.problems.append(
-                    (BAD_SIGNATURE, f"previousDigestSignature is not the signature of {digest.path.name}")
-                )
+                later.problems.append((BAD_SIGNATURE, f"previousDigestSignature is not the signature of {digest.name}"))
     previous = digest.previous_object
     if previous is None:
         return
-    previous_key = _key(previous)
+    previous_key = awslogs_key(previous)
     before = None if previous_key is None else found.get((place.base, previous_key))
     if before is None:
-        missing = str(Path(place.base, previous_key)) if previous_key else previous
+        missing = join(place.base, previous_key) if previous_key else previous
         if missing not in results:
-            results[missing] = Result(missing, "digest", MISSING, f"named as previous by {digest.path.name}")
+            results[missing] = Result(missing, "digest", MISSING, f"named as previous by {digest.name}")
         return
     stated_hash = str(digest.fields.get("previousDigestHashValue") or "").lower()
     if stated_hash != before.digest.sha256:
-        item.problems.append((HASH_MISMATCH, f"previousDigestHashValue does not match {before.digest.path.name}"))
+        item.problems.append((HASH_MISMATCH, f"previousDigestHashValue does not match {before.digest.name}"))
 
 
 def _gaps(checked: list[_Found], found: Mapping[tuple[str, str], _Found]) -> list[Gap]:
@@ -365,7 +403,7 @@ def _gaps(checked: list[_Found], found: Mapping[tuple[str, str], _Found]) -> lis
             digest = item.digest
             older = items[at - 1].digest if at else None
             previous = digest.previous_object
-            previous_key = None if previous is None else _key(previous)
+            previous_key = None if previous is None else awslogs_key(previous)
             present = previous_key is not None and (item.place.base, previous_key) in found
             if previous is not None and not present:
                 gap(
@@ -386,60 +424,61 @@ def _gaps(checked: list[_Found], found: Mapping[tuple[str, str], _Found]) -> lis
 
 
 def _check_logs(
+    store: Store,
     checked: list[_Found],
     found: Mapping[tuple[str, str], _Found],
-    log_paths: list[Path],
+    log_files: list[StoredFile],
     gaps: list[Gap],
     results: dict[str, Result],
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> None:
-    local = {str(p): p for p in log_paths}
+    here = {f.location: f for f in log_files}
     listed: set[str] = set()
     for item in found.values():
         for entry in item.digest.log_files:
-            key = _key(str(entry.get("s3Object") or ""))
+            key = awslogs_key(str(entry.get("s3Object") or ""))
             if key is not None:
-                listed.add(str(Path(item.place.base, key)))
+                listed.add(join(item.place.base, key))
     unlisted_hashes: dict[str, str] | None = None
     moved_to: set[str] = set()
     for item in checked:
         for entry in item.digest.log_files:
             s3_object = str(entry.get("s3Object") or "")
-            key = _key(s3_object)
-            path = str(Path(item.place.base, key)) if key is not None else s3_object
-            if path in results:
+            key = awslogs_key(s3_object)
+            location = join(item.place.base, key) if key is not None else s3_object
+            if location in results:
                 continue
             expected = str(entry.get("hashValue") or "").lower()
-            listed_by = f"listed by {item.digest.path.name}"
-            if path in local:
-                sha, trailing, error = _hash(local[path])
+            listed_by, by = f"listed by {item.digest.name}", item.digest.location
+            if location in here:
+                sha, trailing, error = _hash(store, here[location])
                 if sha is None:
-                    results[path] = Result(path, "log", HASH_MISMATCH, f"{error}; {listed_by}")
+                    results[location] = Result(location, "log", HASH_MISMATCH, f"{error}; {listed_by}", by)
                 elif trailing:
-                    results[path] = Result(
-                        path, "log", TRAILING_DATA, f"bytes after the end of the gzip stream; {listed_by}"
+                    results[location] = Result(
+                        location, "log", TRAILING_DATA, f"bytes after the end of the gzip stream; {listed_by}", by
                     )
                 elif sha != expected:
-                    results[path] = Result(
-                        path, "log", HASH_MISMATCH, f"SHA-256 {sha}, digest says {expected}; {listed_by}"
+                    results[location] = Result(
+                        location, "log", HASH_MISMATCH, f"SHA-256 {sha}, digest says {expected}; {listed_by}", by
                     )
                 else:
-                    results[path] = Result(path, "log", VALID, listed_by)
+                    results[location] = Result(location, "log", VALID, listed_by, by)
                 continue
             if unlisted_hashes is None:
                 unlisted_hashes = {}
-                for other in log_paths:
-                    if str(other) not in listed:
-                        other_sha, other_trailing, _ = _hash(other)
+                for other in log_files:
+                    if other.location not in listed:
+                        other_sha, other_trailing, _ = _hash(store, other)
                         if other_sha is not None and not other_trailing:
-                            unlisted_hashes.setdefault(other_sha, str(other))
+                            unlisted_hashes.setdefault(other_sha, other.location)
             elsewhere = unlisted_hashes.get(expected)
             if elsewhere is not None:
                 moved_to.add(elsewhere)
-                results[path] = Result(path, "log", MOVED, f"found at {elsewhere}; {listed_by}")
+                results[location] = Result(location, "log", MOVED, f"found at {elsewhere}; {listed_by}", by)
             else:
-                results[path] = Result(path, "log", MISSING, listed_by)
+                results[location] = Result(location, "log", MISSING, listed_by, by)
     # Files no digest lists, where digests are expected: same account and region, within the time they cover.
     spans: dict[tuple[str, str, str], tuple[dt.datetime, dt.datetime]] = {}
     for item in found.values():
@@ -448,16 +487,16 @@ def _check_logs(
         if span_key in spans:
             start, end = min(start, spans[span_key][0]), max(end, spans[span_key][1])
         spans[span_key] = (start, end)
-    for path_text, log_path in local.items():
-        if path_text in listed or path_text in moved_to or path_text in results:
+    for location, log_file in here.items():
+        if location in listed or location in moved_to or location in results:
             continue
-        place = _place(log_path)
-        if place is None or place.folder != "CloudTrail":
+        place = _place(log_file)
+        if place is None:
             continue
         span = spans.get((place.base, place.account, place.region))
         if span is None:
             continue
-        when = _log_time(log_path)
+        when = _log_time(log_file)
         if when is not None:
             if not span[0] <= when <= span[1]:
                 continue
@@ -475,4 +514,4 @@ def _check_logs(
         ]
         if inside:
             detail += " (in a gap of the chain of digests)"
-        results[path_text] = Result(path_text, "log", UNEXPECTED, detail)
+        results[location] = Result(location, "log", UNEXPECTED, detail)

@@ -39,6 +39,7 @@ from trailsql.catalog.table import default_table
 from trailsql.engines.base import Readable
 from trailsql.engines.duckdb.macros import MACROS
 from trailsql.engines.duckdb.transforms import to_duckdb
+from trailsql.enrich import FIELDS, FUNCTION, EnrichSources, enricher_for, used_in
 from trailsql.errors import BadInputError, CancelledError, LimitError, NotSupportedError, TrailsqlError, UsageError
 from trailsql.schema import (
     PARTITION_COLUMNS,
@@ -203,7 +204,8 @@ class DuckDBEngine:
     ``confined``: user SQL reads no file but those of the plan (see :meth:`_confine`).
     ``spill`` is the folder of what a query spills beyond ``memory_limit`` (default: a
     folder of its own under the temporary directory); ``keep_order=False`` lets DuckDB
-    write rows in any order (the lake's ingest: less memory).
+    write rows in any order (the lake's ingest: less memory). ``enrich`` is the data of
+    ``ip_info`` (the workspace's ``[enrich]``; None: the kinds only, see :mod:`trailsql.enrich`).
     """
 
     name = "duckdb"
@@ -217,7 +219,9 @@ class DuckDBEngine:
         confined: bool = False,
         spill: str | None = None,
         keep_order: bool = True,
+        enrich: EnrichSources | None = None,
     ) -> None:
+        self.enrich = enrich
         # No extension is installed or loaded behind a query's back: trailsql needs none at run time.
         self.config: dict[str, Any] = {
             "autoinstall_known_extensions": False,
@@ -270,11 +274,23 @@ class DuckDBEngine:
             side_effects=True,
             null_handling="special",
         )
+        con.create_function(  # type: ignore[call-overload]
+            FUNCTION,
+            self._ip_info,
+            ["VARCHAR"],
+            duckdb.struct_type(dict(FIELDS)),
+            type="arrow",
+            null_handling="special",
+        )
         if self.confined:
             con.execute(f"SET allowed_directories = [{', '.join(_string(d) for d in sorted(allowed))}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
         return con
+
+    def _ip_info(self, addresses: pa.Array) -> pa.Array:
+        """``ip_info`` over a batch of addresses (see :mod:`trailsql.enrich`)."""
+        return enricher_for(self.enrich).arrow(addresses)
 
     def _confine(self, inputs: Sequence[ScanInput]) -> None:
         """Let a confined connection read the folders of the plan's files, and nothing else.
@@ -316,6 +332,8 @@ class DuckDBEngine:
         and fails with a :class:`LimitError`, as does one that needs more than the memory limit.
         """
         sql = run_deep(lambda: to_duckdb(plan.tree))  # (a deeply nested query needs a deep stack)
+        if used_in(plan.tree):
+            enricher_for(self.enrich)  # (a missing or bad data file fails here, named)
         with self._lock:
             self._confine(inputs)
             return self._run(sql, inputs, strict, timeout, tally=True)

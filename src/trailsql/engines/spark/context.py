@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Mapping
@@ -110,6 +111,10 @@ def spark_session(master: str, conf: Mapping[str, Any] | None = None, memory: st
             builder = SparkSession.Builder().remote(master)
         else:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python UDFs (ip_info) run in Python workers: this Python, which has trailsql, not
+            # the first python3 on PATH (a cluster's workers use their own setting).
+            if master.startswith("local"):
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.Builder().master(master).appName("trailsql")
             settings = {**LOCAL_DRIVER, **SETTINGS, **given}
             if memory:

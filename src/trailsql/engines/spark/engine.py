@@ -39,8 +39,10 @@ import pyarrow as pa
 
 from trailsql.engines.base import Readable
 from trailsql.engines.spark.context import DEFAULT_MASTER, spark_session
+from trailsql.engines.spark.enrich import register as register_ip_info
 from trailsql.engines.spark.errors import query_error
 from trailsql.engines.spark.transforms import to_spark
+from trailsql.enrich import EnrichSources, enricher_for, used_in
 from trailsql.errors import BadInputError, CancelledError, LimitError, NotSupportedError
 from trailsql.schema import PATH_COLUMN, RECORD_COLUMN, HiveType, Struct, default_columns, spark_type
 from trailsql.sources.files import LakeRead, LogFile, ScanInput
@@ -82,14 +84,21 @@ class _Tally:
 class SparkEngine:
     """Runs plans on Spark: ``master`` is ``local[N]`` (the default ``local[2]``),
     ``spark://host:port`` or ``sc://host:port``; ``conf`` extra Spark settings;
-    ``memory_limit`` the driver's memory (of a driver this process starts)."""
+    ``memory_limit`` the driver's memory (of a driver this process starts); ``enrich`` the
+    data of ``ip_info`` (the workspace's ``[enrich]``; None: the kinds only)."""
 
     name = "spark"
     reads: frozenset[Readable] = frozenset({"files", "lake"})
 
     def __init__(
-        self, *, master: str | None = None, conf: Mapping[str, Any] | None = None, memory_limit: str | None = None
+        self,
+        *,
+        master: str | None = None,
+        conf: Mapping[str, Any] | None = None,
+        memory_limit: str | None = None,
+        enrich: EnrichSources | None = None,
     ) -> None:
+        self.enrich = enrich
         self.master = master or DEFAULT_MASTER
         self.conf = dict(conf or {})
         self.memory_limit = memory_limit
@@ -124,9 +133,14 @@ class SparkEngine:
         """Run a plan over its scans' inputs; bad files are skipped and named in the stats (or
         raise under ``strict``); past ``timeout`` seconds its jobs are cancelled (LimitError)."""
         sql = run_deep(lambda: to_spark(plan.tree))
+        calls_ip_info = used_in(plan.tree)
+        if calls_ip_info:
+            enricher_for(self.enrich)  # (a missing or bad data file fails here, named)
         with self._lock:
             started = time.perf_counter()
             spark = self.spark
+            if calls_ip_info:
+                register_ip_info(spark, self.enrich)
             stats = EngineStats()
             cached: list[DataFrame] = []
             with self._deadline(spark, timeout) as expired:

@@ -5,8 +5,10 @@
 -- tags: seed, network, attack.initial-access
 -- param: since duration = 24h
 -- param: baseline duration = 30d
+-- history: recent_ips
 -- description: API calls in the window from source IPs not seen in the `baseline` before
---   it. The seed's "API Calls from New IP Addresses".
+--   it. The seed's "API Calls from New IP Addresses". The lake's first-seen profiles answer the
+--   baseline where they hold all of it (same answer, no scan of the month).
 WITH recent_ips AS (
     SELECT DISTINCT sourceIPAddress
     FROM cloudtrail_logs

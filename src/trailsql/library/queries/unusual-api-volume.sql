@@ -6,6 +6,7 @@
 -- param: since duration = 24h
 -- param: baseline duration = 7d
 -- param: threshold int = 1000
+-- history: daily
 -- key: caller
 -- description: Principals that made more than `threshold` API calls in the window and far
 --   more than their own habit: over three times their busiest day of the `baseline` before

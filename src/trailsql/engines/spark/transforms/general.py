@@ -147,6 +147,8 @@ VETTED_CALLS = frozenset(
         "trailsql_lake_map",
         # java.net.URLDecoder's decoding of UTF-8 in both: '+' is a space, a bad escape fails.
         "url_decode",
+        # trailsql's own (trailsql.enrich), a Python UDF the engine registers: the same code as DuckDB's.
+        "ip_info",
     }
 )
 
