@@ -316,7 +316,10 @@ class DuckDBEngine:
     def cancel(self) -> None:
         """Interrupt the connection's query, or the next one; that run raises CancelledError."""
         self._cancelled = True
-        self.con.interrupt()
+        # A closed connection: a confined run is widening its folders (``_confine`` reconnects)
+        # before its query starts, and that run sees the flag.
+        with contextlib.suppress(duckdb.ConnectionException):
+            self.con.interrupt()
 
     def _spend_cancel(self) -> CancelledError:
         self._cancelled = False
