@@ -40,7 +40,10 @@ def test_ctrl_c_cancels_the_query_and_exits_130_with_one_line(tmp_path: Path) ->
         # A shell's background job ignores SIGINT; a user's terminal does not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(3)
+    # The query runs once the CLI has imported (over 2 s on a busy machine): SIGINT before that is no test.
+    started = time.monotonic()
+    subprocess.run([CLI, "--version"], capture_output=True, check=True)
+    time.sleep(max(3.0, 2 * (time.monotonic() - started) + 1))
     child.send_signal(signal.SIGINT)
     sent = time.monotonic()
     out, err = child.communicate(timeout=60)
