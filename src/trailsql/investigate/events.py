@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from trailsql.catalog.table import DEFAULT_TABLE
 from trailsql.investigate.subject import Subject
 from trailsql.library.window import Window
 from trailsql.session import Result, Session
 
 #: The table a timeline reads.
-TABLE = "cloudtrail_logs"
+TABLE = DEFAULT_TABLE
 
 #: The timeline's columns (alias -> Athena SQL over the table), in the order shown.
 COLUMNS: dict[str, str] = {

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from trailsql.catalog.table import DEFAULT_TABLE
 from trailsql.errors import TrailsqlError
 from trailsql.lake import profiles
 from trailsql.lake.manifest import lake_folder
@@ -204,7 +205,7 @@ def lake_reads(
     reads: list[Path] = []
     for given in inputs:
         table = given.scan.table
-        if table.name.lower() != "cloudtrail_logs" or table.serde_properties:
+        if table.name.lower() != DEFAULT_TABLE or table.serde_properties:
             raise ScanInstead(f"reads table {table.name}, not CloudTrail's default columns")
         if given.listing.files:
             raise ScanInstead(f"{len(given.listing.files)} log files are not in the lake")
